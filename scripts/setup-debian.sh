@@ -1,0 +1,16 @@
+#!/bin/sh
+# Installs what Daydream needs to build and test on Debian 12: compilers,
+# CMake, and the -dev packages of its libraries. Safe to run again.
+set -eu
+pkgs="build-essential cmake pkg-config liblua5.4-dev libsqlite3-dev
+      libopenblas-dev libcmocka-dev sqlite3"
+missing=""
+for p in $pkgs; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing
