@@ -1,9 +1,10 @@
 #!/bin/sh
 # Installs what Daydream needs to build and test on Debian 12: compilers,
-# CMake, and the -dev packages of its libraries. Safe to run again.
+# CMake, the -dev packages of its libraries, and the Debian data sets the
+# tests learn from (Fashion-MNIST). Safe to run again.
 set -eu
 pkgs="build-essential cmake pkg-config liblua5.4-dev libsqlite3-dev
-      libopenblas-dev libcmocka-dev sqlite3"
+      libopenblas-dev libcmocka-dev sqlite3 dataset-fashion-mnist"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

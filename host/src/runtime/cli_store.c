@@ -65,13 +65,13 @@ int dd_cli_query(int argc, char **argv)
 }
 
 static const char RUNS_SQL[] =
-	"SELECT r.id, r.name, r.scenario, r.status, r.started, "
+	"SELECT r.run_id AS id, r.name, r.scenario, r.status, r.started, "
 	"       printf('%.1f s', r.duration) AS duration, r.episodes, "
 	"       printf('%.4g', r.mean_return_last100) AS 'return(last100)', "
 	"       (SELECT group_concat(name || '=' || printf('%.4g', value), ' ') "
 	"          FROM (SELECT name, value FROM latest_metrics m "
-	"                 WHERE m.run_id = r.id ORDER BY name LIMIT 3)) AS metrics "
-	"  FROM run_summary r ORDER BY r.id";
+	"                 WHERE m.run_id = r.run_id ORDER BY name LIMIT 3)) AS metrics "
+	"  FROM run_summary r ORDER BY r.run_id";
 
 int dd_cli_runs(int argc, char **argv)
 {
@@ -125,8 +125,9 @@ int dd_cli_show(int argc, char **argv)
 	}
 	dd_run_info_free(&info);
 	static const struct { const char *title, *sql; } parts[] = {
-		{"run", "SELECT id, name, scenario, status, seed, host, started_at, ended_at, "
-		        "printf('%.1f s', duration) AS duration, error FROM runs WHERE id = ?1"},
+		{"run", "SELECT r.run_id AS id, r.name, r.scenario, r.status, x.seed, x.host, r.started, "
+		        "printf('%.1f s', r.duration) AS duration, x.error "
+		        "FROM run_summary r JOIN runs x ON x.id = r.run_id WHERE r.run_id = ?1"},
 		{"params", "SELECT key, value FROM params WHERE run_id = ?1 ORDER BY key"},
 		{"latest metrics", "SELECT name, step, value FROM latest_metrics WHERE run_id = ?1 ORDER BY name"},
 		{"episodes", "SELECT count(*) AS episodes, avg(return) AS mean_return, "
@@ -134,7 +135,8 @@ int dd_cli_show(int argc, char **argv)
 		             "  ORDER BY episode DESC LIMIT 100)) AS mean_return_last100, "
 		             "avg(length) AS mean_length, avg(CASE WHEN success >= 0 THEN success END) AS success_rate "
 		             "FROM episodes WHERE run_id = ?1"},
-		{"checkpoints", "SELECT id, owner, step, size, printf('%08x', crc32) AS crc32, created_at "
+		{"checkpoints", "SELECT id, owner, step, size, printf('%08x', crc32) AS crc32, "
+		                "strftime('%Y-%m-%dT%H:%M:%SZ', created_at, 'unixepoch') AS created "
 		                "FROM checkpoints WHERE run_id = ?1 ORDER BY id"},
 		{"artifacts", "SELECT id, name, media_type, size FROM artifacts WHERE run_id = ?1 ORDER BY id"},
 	};

@@ -278,6 +278,24 @@ int dd_running_from_build_tree(void)
 #endif
 }
 
+void dd_install_path(const char *rel, char *buf, size_t size)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	if (n <= 0) {
+		snprintf(buf, size, "/usr/local/%s", rel);
+		return;
+	}
+	exe[n] = '\0';
+	char *slash = strrchr(exe, '/');
+	if (slash)
+		*slash = '\0';   /* the bin folder */
+	slash = strrchr(exe, '/');
+	if (slash)
+		*slash = '\0';   /* the prefix */
+	snprintf(buf, size, "%s/%s", exe, rel);
+}
+
 void dd_registry_scan_default(dd_registry *r)
 {
 	const char *env = getenv("DAYDREAM_PLUGIN_PATH");
@@ -290,7 +308,13 @@ void dd_registry_scan_default(dd_registry *r)
 	}
 	dd_registry_scan_dir(r, "plugins");
 #if defined(DD_PLUGIN_BUILD_DIR) && defined(DD_PLUGIN_INSTALL_DIR)
-	dd_registry_scan_dir(r, dd_running_from_build_tree() ? DD_PLUGIN_BUILD_DIR : DD_PLUGIN_INSTALL_DIR);
+	if (dd_running_from_build_tree()) {
+		dd_registry_scan_dir(r, DD_PLUGIN_BUILD_DIR);
+	} else {
+		char dir[PATH_MAX];
+		dd_install_path(DD_PLUGIN_INSTALL_DIR, dir, sizeof dir);
+		dd_registry_scan_dir(r, dir);
+	}
 #endif
 }
 

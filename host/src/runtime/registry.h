@@ -59,4 +59,9 @@ const char *dd_kind_name(dd_kind kind);
 ** Lua modules from the build and the sources, not from an older install. */
 int dd_running_from_build_tree(void);
 
+/* Writes "<prefix>/<rel>" into buf, where prefix is the folder above the one
+** holding this executable (an installed host finds its plugins and Lua
+** modules next to itself, wherever the prefix was moved). */
+void dd_install_path(const char *rel, char *buf, size_t size);
+
 #endif

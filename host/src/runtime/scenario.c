@@ -81,7 +81,11 @@ static void set_lua_path(lua_State *L, const char *script)
 		*slash = '\0';
 	else
 		snprintf(dir, sizeof dir, ".");
-	const char *lua_dir = dd_running_from_build_tree() ? DD_LUA_SOURCE_DIR : DD_LUA_INSTALL_DIR;
+	char lua_dir[4096];
+	if (dd_running_from_build_tree())
+		snprintf(lua_dir, sizeof lua_dir, "%s", DD_LUA_SOURCE_DIR);
+	else
+		dd_install_path(DD_LUA_INSTALL_DIR, lua_dir, sizeof lua_dir);
 	lua_getglobal(L, "package");
 	lua_pushfstring(L, "%s/?.lua;%s/?.lua;%s/?/init.lua;./lua/?.lua;", dir, lua_dir, lua_dir);
 	lua_getfield(L, -2, "path");
