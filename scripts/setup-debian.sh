@@ -4,7 +4,8 @@
 # tests learn from (Fashion-MNIST). Safe to run again.
 set -eu
 pkgs="build-essential cmake pkg-config liblua5.4-dev libsqlite3-dev
-      libopenblas-dev libcmocka-dev sqlite3 dataset-fashion-mnist"
+      libopenblas-dev libcmocka-dev libpng-dev libgif-dev sqlite3
+      dataset-fashion-mnist"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
