@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <signal.h>
 #include <sys/wait.h>
 
 #include "testutil.h"
@@ -157,6 +158,35 @@ static void test_lua_error_marks_run_failed(void **state)
 	assert_true(tu_sql_num(db, "SELECT value FROM metrics WHERE run_id = 1 AND name = 'loss'") == 1.5);
 }
 
+/* A run whose process is killed outright shows as `crashed`, with what it
+** had committed, at the next open; the database passes integrity_check. */
+static void test_killed_run_is_marked_crashed(void **state)
+{
+	(void)state;
+	char *script = tu_write(dir, "forever.lua",
+		"local i = 0\nwhile true do i = i + 1; run:log('tick', i, i) end\n");
+	char db[300];
+	snprintf(db, sizeof db, "%s/kill.db", dir);
+	pid_t pid = fork();
+	if (pid == 0) {
+		freopen("/dev/null", "w", stdout);
+		execl(DD_CLI, DD_CLI, "run", script, "--db", db, (char *)NULL);
+		_exit(127);
+	}
+	usleep(700 * 1000);
+	kill(pid, SIGKILL);
+	int status;
+	waitpid(pid, &status, 0);
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(cli("runs --db kill.db"), 0);
+	assert_non_null(strstr(out, "crashed"));
+	char *ok = tu_sql_text(db, "PRAGMA integrity_check");
+	assert_string_equal(ok, "ok");
+	free(ok);
+	assert_true(tu_sql_num(db, "SELECT count(*) FROM metrics WHERE run_id = 1") > 0);
+	free(script);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -164,6 +194,7 @@ int main(void)
 		cmocka_unit_test(test_plugins_json),
 		cmocka_unit_test(test_errors_are_one_line),
 		cmocka_unit_test(test_lua_error_marks_run_failed),
+		cmocka_unit_test(test_killed_run_is_marked_crashed),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
