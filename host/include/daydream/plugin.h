@@ -217,6 +217,10 @@ typedef struct dd_transitions {
 	const float *const *next_obs;
 	const int *terminated;     /* batch */
 	const int *truncated;      /* batch */
+	int n_info;                /* the env's info stats per sample */
+	const float *info;         /* batch x n_info: stats shown with obs (labels
+	                           ** of a data set live here), or NULL */
+	const float *next_info;    /* batch x n_info: shown with next_obs, or NULL */
 } dd_transitions;
 
 /* Named scalars an update reports; the host logs them. */

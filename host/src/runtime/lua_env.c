@@ -101,10 +101,7 @@ static int l_step(lua_State *L)
 	char err[1200];
 	if (dd_vec_env_step(v, err, sizeof err) < 0)
 		luaL_error(L, "%s", err);
-	/* Keep obs current for a later dd.rollout; no autoreset here. */
-	float **t = v->obs;
-	v->obs = v->next_obs;
-	v->next_obs = t;
+	dd_vec_env_swap(v); /* obs stays current for a later dd.rollout; no autoreset */
 	dd_lua_push_obs(L, &v->spaces, dd_vec_env_row(v, v->obs, 0));
 	lua_pushnumber(L, v->reward[0]);
 	lua_pushboolean(L, v->terminated[0]);

@@ -87,6 +87,9 @@ int dd_rollout(dd_vec_env *v, dd_learner *l, dd_run *run,
 				.next_obs = (const float *const *)v->next_obs,
 				.terminated = v->terminated,
 				.truncated = v->truncated,
+				.n_info = v->spaces.n_info,
+				.info = v->info,
+				.next_info = v->next_info,
 			};
 			if (dd_learner_observe(l, &t, err, err_size) < 0) {
 				rc = -1;

@@ -95,6 +95,7 @@ void dd_vec_env_free(dd_vec_env *v)
 	free(v->terminated);
 	free(v->truncated);
 	free(v->info);
+	free(v->next_info);
 	free(v->ep_return);
 	free(v->ep_length);
 	free(v->ep_index);
@@ -192,10 +193,12 @@ int dd_vec_env_new(const dd_plugin_entry *plugin, dd_paramvals *params, int n,
 	v->terminated = calloc((size_t)n, sizeof(int));
 	v->truncated = calloc((size_t)n, sizeof(int));
 	v->info = calloc((size_t)n * info_n, sizeof(float));
+	v->next_info = calloc((size_t)n * info_n, sizeof(float));
 	v->ep_return = calloc((size_t)n, sizeof(double));
 	v->ep_length = calloc((size_t)n, sizeof(int64_t));
 	v->ep_index = calloc((size_t)n, sizeof(uint64_t));
 	if (!v->action || !v->reward || !v->terminated || !v->truncated || !v->info ||
+	    !v->next_info ||
 	    !v->ep_return || !v->ep_length || !v->ep_index)
 		goto oom;
 	*out = v;
@@ -213,9 +216,9 @@ float *const *dd_vec_env_row(dd_vec_env *v, float **bufs, int i)
 	return v->ptrs;
 }
 
-static float *info_row(dd_vec_env *v, int i)
+static float *info_row(dd_vec_env *v, float *info, int i)
 {
-	return v->info + (size_t)i * (size_t)(v->spaces.n_info > 0 ? v->spaces.n_info : 1);
+	return info + (size_t)i * (size_t)(v->spaces.n_info > 0 ? v->spaces.n_info : 1);
 }
 
 int dd_vec_env_reset_one(dd_vec_env *v, int i, uint64_t seed, char *err,
@@ -224,7 +227,7 @@ int dd_vec_env_reset_one(dd_vec_env *v, int i, uint64_t seed, char *err,
 	dd_instance_host *h = &v->hosts[i];
 	h->error[0] = '\0';
 	if (v->plugin->env.reset(v->handles[i], seed, dd_vec_env_row(v, v->obs, i),
-	                         info_row(v, i)) != DD_OK) {
+	                         info_row(v, v->info, i)) != DD_OK) {
 		dd_instance_error(h, "reset()", err, err_size);
 		return -1;
 	}
@@ -282,7 +285,7 @@ int dd_vec_env_step(dd_vec_env *v, char *err, size_t err_size)
 			return -1;
 		dd_step_out out = {
 			.obs = dd_vec_env_row(v, v->next_obs, i),
-			.info = info_row(v, i),
+			.info = info_row(v, v->next_info, i),
 		};
 		v->hosts[i].error[0] = '\0';
 		if (v->plugin->env.step(v->handles[i], a, &out) != DD_OK) {
@@ -303,9 +306,7 @@ int dd_vec_env_advance(dd_vec_env *v, dd_episode_fn on_episode, void *ud,
 {
 	/* Swapping the buffer sets moves every instance at once; the instances
 	** whose episodes ended then get their reset observation on top. */
-	float **t = v->obs;
-	v->obs = v->next_obs;
-	v->next_obs = t;
+	dd_vec_env_swap(v);
 	for (int i = 0; i < v->n; i++) {
 		if (!v->terminated[i] && !v->truncated[i])
 			continue;
@@ -317,6 +318,16 @@ int dd_vec_env_advance(dd_vec_env *v, dd_episode_fn on_episode, void *ud,
 			return -1;
 	}
 	return 0;
+}
+
+void dd_vec_env_swap(dd_vec_env *v)
+{
+	float **t = v->obs;
+	v->obs = v->next_obs;
+	v->next_obs = t;
+	float *i = v->info;
+	v->info = v->next_info;
+	v->next_info = i;
 }
 
 int dd_vec_env_info_index(const dd_vec_env *v, const char *name)

@@ -30,7 +30,8 @@ typedef struct dd_vec_env {
 	float *action;               /* n x action_dim: the last actions */
 	float *reward;
 	int *terminated, *truncated;
-	float *info;                 /* n x n_info */
+	float *info;                 /* n x n_info: shown with obs */
+	float *next_info;            /* n x n_info: shown with next_obs */
 	double *ep_return;
 	int64_t *ep_length;
 	uint64_t *ep_index;          /* episodes begun by each instance */
@@ -54,14 +55,15 @@ int dd_vec_env_reset_one(dd_vec_env *v, int i, uint64_t seed, char *err,
                          size_t err_size);
 
 /* Steps every instance with v->action (n x action_dim), filling next_obs,
-** reward, terminated, truncated, info and the episode counters. Actions are
+** reward, terminated, truncated, next_info and the episode counters. Actions are
 ** checked first: a discrete index out of range or a non-finite value is an
 ** error naming the instance and the bounds. */
 int dd_vec_env_step(dd_vec_env *v, char *err, size_t err_size);
 
-/* After step(): moves next_obs into obs, resetting (autoreset) each
-** instance whose episode ended. For those, calls on_episode first (may be
-** NULL) with the finished episode's stats. */
+/* After step(): moves next_obs into obs (and next_info into info),
+** resetting (autoreset) each instance whose episode ended. For those, calls
+** on_episode first (may be NULL) with the finished episode's stats, its last
+** info in info. */
 typedef void (*dd_episode_fn)(void *ud, dd_vec_env *v, int i);
 int dd_vec_env_advance(dd_vec_env *v, dd_episode_fn on_episode, void *ud,
                        char *err, size_t err_size);
@@ -72,6 +74,9 @@ int dd_vec_env_check_action(const dd_vec_env *v, const float *a, int i,
 
 /* Pointers to instance i's sample of each tensor of a batch buffer set. */
 float *const *dd_vec_env_row(dd_vec_env *v, float **bufs, int i);
+
+/* Moves next_obs and next_info into obs and info (no autoreset). */
+void dd_vec_env_swap(dd_vec_env *v);
 
 /* Index of info stat name in spaces, or -1. */
 int dd_vec_env_info_index(const dd_vec_env *v, const char *name);
