@@ -222,6 +222,26 @@ static void test_plugin_error_mid_rollout(void **state)
 	                       (long long)run_id) == 25);
 }
 
+/* observe() sees the info shown with obs and with next_obs, across
+** autoresets: box_env's "t" counts 0..9 before a step and 1..10 after. */
+static void test_info_reaches_observe(void **state)
+{
+	(void)state;
+	int rc = run_text("info.lua",
+		"local e = dd.env('box_env', {}, {num = 2})\n"
+		"local l = dd.learner('counter', {}, e)\n"
+		"local r = dd.rollout(e, l, {episodes = 4})\n"
+		"assert(r.metrics.info_sum == 4 * 45, r.metrics.info_sum)\n"
+		"assert(r.metrics.next_info_sum == 4 * 55, r.metrics.next_info_sum)\n"
+		"local one = dd.env('box_env')\n"
+		"local m = dd.learner('counter', {}, one)\n"
+		"m:observe({t = {0}}, {0, 0, 0}, 0, {t = {1}}, false, false, {t = 3}, {t = 4})\n"
+		"local u = m:update()\n"
+		"assert(u.info_sum == 3 and u.next_info_sum == 4)\n", 0, NULL);
+	if (rc)
+		fail_msg("%s", err);
+}
+
 static void test_config_and_typed_set(void **state)
 {
 	(void)state;
@@ -405,6 +425,7 @@ int main(void)
 		cmocka_unit_test(test_bad_parameters),
 		cmocka_unit_test(test_bad_actions),
 		cmocka_unit_test(test_plugin_error_mid_rollout),
+		cmocka_unit_test(test_info_reaches_observe),
 		cmocka_unit_test(test_config_and_typed_set),
 		cmocka_unit_test(test_checkpoint_restore_and_corruption),
 		cmocka_unit_test(test_resume_continues_a_failed_run),

@@ -48,6 +48,7 @@ typedef struct simple_env {
 
 static const dd_tensor_spec simple_obs[] = {{.name = "t", .ndim = 1, .dims = {1}}};
 static const float box_low[3] = {-1, -1, -1}, box_high[3] = {1, 1, 1};
+static const char *const simple_info[] = {"t"};
 
 static void *simple_create(const dd_params *p, dd_host *h, int box)
 {
@@ -62,6 +63,7 @@ static void *simple_create(const dd_params *p, dd_host *h, int box)
 		.action_kind = box ? DD_ACTION_BOX : DD_ACTION_DISCRETE,
 		.action_dim = box ? 3 : 1, .n_actions = 2,
 		.action_low = box_low, .action_high = box_high,
+		.n_info = 1, .info_names = simple_info,
 	};
 	return e;
 }
@@ -72,9 +74,10 @@ static const dd_spaces *simple_spaces(void *env) { return &((simple_env *)env)->
 static int simple_reset(void *env, uint64_t seed, float *const *obs, float *info)
 {
 	simple_env *e = env;
-	(void)seed; (void)info;
+	(void)seed;
 	e->steps = 0;
 	obs[0][0] = 0;
+	info[0] = 0;
 	return DD_OK;
 }
 
@@ -90,6 +93,7 @@ static int simple_step(void *env, const float *a, dd_step_out *out)
 		for (int j = 0; j < 3; j++)
 			out->reward -= a[j] * a[j];
 	out->truncated = e->steps % 10 == 0;
+	out->info[0] = (float)e->steps;
 	return DD_OK;
 }
 
@@ -122,6 +126,7 @@ typedef struct counter {
 	dd_host *host;
 	int action_dim;
 	double count;
+	double info_sum, next_info_sum;
 } counter;
 
 static void *counter_create(const dd_params *p, dd_host *h, const dd_spaces *s)
@@ -141,11 +146,25 @@ static int counter_act(void *l, int batch, const float *const *obs, float *a)
 	memset(a, 0, sizeof(float) * (size_t)batch * (size_t)c->action_dim);
 	return DD_OK;
 }
+static int counter_observe(void *l, const dd_transitions *t)
+{
+	counter *c = l;
+	for (int b = 0; b < t->batch && t->n_info > 0; b++) {
+		if (t->info)
+			c->info_sum += t->info[(size_t)b * (size_t)t->n_info];
+		if (t->next_info)
+			c->next_info_sum += t->next_info[(size_t)b * (size_t)t->n_info];
+	}
+	return DD_OK;
+}
+
 static int counter_update(void *l, dd_metrics *m)
 {
 	counter *c = l;
 	c->count++;
 	dd_metrics_add(m, "count", c->count);
+	dd_metrics_add(m, "info_sum", c->info_sum);
+	dd_metrics_add(m, "next_info_sum", c->next_info_sum);
 	return DD_OK;
 }
 static int counter_save(void *l, dd_writer *w)
@@ -166,7 +185,7 @@ static int counter_load(void *l, dd_reader *r)
 }
 static const dd_learner_vtable counter_vt = {
 	.size = sizeof(dd_learner_vtable), .create = counter_create, .act = counter_act,
-	.update = counter_update, .save = counter_save, .load = counter_load,
+	.observe = counter_observe, .update = counter_update, .save = counter_save, .load = counter_load,
 	.destroy = free_it,
 };
 static const dd_plugin counter_plugin = {

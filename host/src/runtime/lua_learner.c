@@ -76,7 +76,23 @@ static int l_act(lua_State *L)
 	return 1;
 }
 
-/* learner:observe(obs, action, reward, next_obs, terminated, truncated) */
+/* Reads an info table {stat = value} (missing stats are 0) into info. */
+static float *read_info(lua_State *L, int idx, const dd_spaces *s)
+{
+	if (lua_isnoneornil(L, idx) || s->n_info == 0)
+		return NULL;
+	luaL_checktype(L, idx, LUA_TTABLE);
+	float *info = lua_newuserdatauv(L, (size_t)s->n_info * sizeof(float), 0);
+	for (int j = 0; j < s->n_info; j++) {
+		lua_getfield(L, idx, s->info_names[j]);
+		info[j] = (float)luaL_optnumber(L, -1, 0);
+		lua_pop(L, 1);
+	}
+	return info;
+}
+
+/* learner:observe(obs, action, reward, next_obs, terminated, truncated
+**                 [, info [, next_info]]) */
 static int l_observe(lua_State *L)
 {
 	dd_learner *l = dd_lua_check_learner(L, 1);
@@ -90,6 +106,7 @@ static int l_observe(lua_State *L)
 	float reward = (float)luaL_checknumber(L, 4);
 	dd_lua_read_obs(L, 5, s, next);
 	int terminated = lua_toboolean(L, 6), truncated = lua_toboolean(L, 7);
+	const float *info = read_info(L, 8, s), *next_info = read_info(L, 9, s);
 	dd_transitions t = {
 		.batch = 1,
 		.obs = (const float *const *)obs,
@@ -98,6 +115,9 @@ static int l_observe(lua_State *L)
 		.next_obs = (const float *const *)next,
 		.terminated = &terminated,
 		.truncated = &truncated,
+		.n_info = s->n_info,
+		.info = info,
+		.next_info = next_info,
 	};
 	char err[1200];
 	if (dd_learner_observe(l, &t, err, sizeof err) < 0)
