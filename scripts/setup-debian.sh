@@ -5,7 +5,7 @@
 set -eu
 pkgs="build-essential cmake pkg-config liblua5.4-dev libsqlite3-dev
       libopenblas-dev libcmocka-dev libpng-dev libgif-dev sqlite3
-      zlib1g-dev
+      zlib1g-dev libchipmunk-dev
       dataset-fashion-mnist"
 missing=""
 for p in $pkgs; do

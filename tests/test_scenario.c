@@ -89,6 +89,11 @@ static void test_rollout_logs_every_episode(void **state)
 	/* Returns are consistent with the corridor: +1 at the goal, -0.01 a step. */
 	assert_true(tu_sql_num(db, "SELECT count(*) FROM episodes WHERE run_id = %lld AND success = 1 "
 	                           "AND abs(return - (1 - 0.01 * (length - 1))) > 1e-4", (long long)run_id) == 0);
+	/* The last info stats of each episode, as JSON. */
+	assert_true(tu_sql_num(db, "SELECT count(*) FROM episodes WHERE run_id = %lld "
+	                           "AND json_extract(info, '$.success') = success "
+	                           "AND json_extract(info, '$.position') = (CASE success WHEN 1 THEN 5 ELSE "
+	                           "json_extract(info, '$.position') END)", (long long)run_id) == 40);
 	assert_true(tu_sql_num(db, "SELECT value FROM params WHERE run_id = %lld AND key = 'corridor.length'",
 	                       (long long)run_id) == 5);
 	assert_true(tu_sql_num(db, "SELECT count(*) FROM metrics WHERE run_id = %lld AND name = 'mean_return'",
@@ -231,7 +236,10 @@ static void test_info_reaches_observe(void **state)
 		"local e = dd.env('box_env', {}, {num = 2})\n"
 		"local l = dd.learner('counter', {}, e)\n"
 		"local r = dd.rollout(e, l, {episodes = 4})\n"
+		"assert(r.episodes == 4)\n"
 		"assert(r.metrics.info_sum == 4 * 45, r.metrics.info_sum)\n"
+		"local r3 = dd.rollout(e, l, {episodes = 3})\n"
+		"assert(r3.episodes == 3, 'exactly the episodes asked for')\n"
 		"assert(r.metrics.next_info_sum == 4 * 55, r.metrics.next_info_sum)\n"
 		"local one = dd.env('box_env')\n"
 		"local m = dd.learner('counter', {}, one)\n"

@@ -130,6 +130,33 @@ static void exec_ok(sqlite3 *db, const char *sql)
 
 /* ------------------------------------------------------------------------ */
 
+/* A database of schema 1 (before episodes.info) is migrated forward on open,
+** keeping its rows. */
+static void test_schema_migrates_forward(void **state)
+{
+	(void)state;
+	const char *path = db_path("old.db");
+	dd_store *s = open_ok(path);
+	int64_t run;
+	assert_int_equal(dd_store_run_begin(s, "old", "x.lua", NULL, 1, &run), 0);
+	dd_episode_row e = { "corridor", 0, 1.0, 3, 1, 1, 0, NULL };
+	assert_int_equal(dd_store_episode(s, run, &e), 0);
+	assert_int_equal(dd_store_run_end(s, run, "finished", NULL), 0);
+	exec_ok(dd_store_db(s), "ALTER TABLE episodes DROP COLUMN info");
+	exec_ok(dd_store_db(s), "DELETE FROM schema_version WHERE version = 2");
+	dd_store_close(s);
+	s = open_ok(path);
+	sqlite3 *db = dd_store_db(s);
+	assert_int_equal(q_int(db, "SELECT max(version) FROM schema_version"), 2);
+	assert_int_equal(q_int(db, "SELECT count(*) FROM episodes WHERE info IS NULL"), 1);
+	dd_episode_row f = { "corridor", 1, 1.0, 3, 1, 1, 0, "{\"success\":1}" };
+	assert_int_equal(dd_store_run_reopen(s, run), 0);
+	assert_int_equal(dd_store_episode(s, run, &f), 0);
+	assert_int_equal(dd_store_flush(s), 0);
+	assert_int_equal(q_int(db, "SELECT json_extract(info, '$.success') FROM episodes WHERE episode = 1"), 1);
+	dd_store_close(s);
+}
+
 static void test_schema_create_and_reopen(void **state)
 {
 	(void)state;
@@ -138,8 +165,8 @@ static void test_schema_create_and_reopen(void **state)
 	for (int round = 0; round < 3; round++) {
 		dd_store *s = open_ok(path);
 		sqlite3 *db = dd_store_db(s);
-		assert_int_equal(q_int(db, "SELECT max(version) FROM schema_version"), 1);
-		assert_int_equal(q_int(db, "SELECT count(*) FROM schema_version"), 1);
+		assert_int_equal(q_int(db, "SELECT max(version) FROM schema_version"), 2);
+		assert_int_equal(q_int(db, "SELECT count(*) FROM schema_version"), 2);
 		assert_string_equal(q_text(db, "PRAGMA journal_mode", buf, sizeof buf),
 		                    "wal");
 		assert_int_equal(q_int(db, "SELECT count(*) FROM sqlite_master WHERE"
@@ -376,10 +403,10 @@ static void test_episodes_and_summary(void **state)
 	assert_int_equal(dd_store_run_begin(s, "b", "blocks.lua", NULL, 2, &b), 0);
 	for (int i = 0; i < 150; i++) {
 		dd_episode_row e = { "traffic", i, (double)i, 10 + i, i % 3 - 1,
-		                     i % 2, 1 - i % 2 };
+		                     i % 2, 1 - i % 2, NULL };
 		assert_int_equal(dd_store_episode(s, a, &e), 0);
 	}
-	dd_episode_row e = { "blocks", 0, -4.0, 7, 1, 1, 0 };
+	dd_episode_row e = { "blocks", 0, -4.0, 7, 1, 1, 0, "{\"falls\":1}" };
 	assert_int_equal(dd_store_episode(s, b, &e), 0);
 	assert_int_equal(dd_store_flush(s), 0);
 
@@ -388,6 +415,8 @@ static void test_episodes_and_summary(void **state)
 	         (long long)a);
 	assert_int_equal(q_int(db, sql), 150);
 	assert_int_equal(q_int(db, "SELECT count(*) FROM episodes WHERE success IS NULL"), 50);
+	assert_int_equal(q_int(db, "SELECT count(*) FROM episodes WHERE info IS NOT NULL"), 1);
+	assert_int_equal(q_int(db, "SELECT json_extract(info, '$.falls') FROM episodes WHERE env = 'blocks'"), 1);
 	assert_int_equal(q_int(db, "SELECT sum(success) FROM episodes WHERE env = 'traffic'"), 50);
 	assert_int_equal(q_int(db, "SELECT sum(terminated) FROM episodes WHERE env = 'traffic'"), 75);
 	assert_int_equal(q_int(db, "SELECT sum(truncated) FROM episodes WHERE env = 'traffic'"), 75);
@@ -818,7 +847,7 @@ static void writer_child(const char *path, int go_fd, int k)
 		if (i % (ROWS_EACH / EPISODES_EACH) == 0 && i / (ROWS_EACH / EPISODES_EACH)
 		    < EPISODES_EACH) {
 			dd_episode_row e = { "traffic", i / (ROWS_EACH / EPISODES_EACH),
-			                     1.0, 10, 1, 1, 0 };
+			                     1.0, 10, 1, 1, 0, NULL };
 			if (dd_store_episode(s, run, &e))
 				goto fail;
 		}
@@ -864,7 +893,7 @@ static void test_concurrent_writers(void **state)
 	assert_string_equal(q_text(db, "PRAGMA integrity_check", buf, sizeof buf), "ok");
 	assert_int_equal(q_int(db, "SELECT count(*) FROM metric_values"),
 	                 WRITERS * ROWS_EACH);
-	assert_int_equal(q_int(db, "SELECT count(*) FROM schema_version"), 1);
+	assert_int_equal(q_int(db, "SELECT count(*) FROM schema_version"), 2);
 	assert_int_equal(q_int(db, "SELECT count(*) FROM runs WHERE status = 'finished'"),
 	                 WRITERS);
 	assert_int_equal(q_int(db, "SELECT count(*) FROM (SELECT run_id FROM metrics"
@@ -886,6 +915,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_schema_create_and_reopen),
+		cmocka_unit_test(test_schema_migrates_forward),
 		cmocka_unit_test(test_run_lifecycle),
 		cmocka_unit_test(test_params_typed),
 		cmocka_unit_test(test_metrics_buffered_and_visible),

@@ -141,6 +141,8 @@ static const char *const migrations[] = {
 	"       WHERE e.run_id = r.id ORDER BY e.episode DESC LIMIT 100) t)\n"
 	"      AS mean_return_last100\n"
 	"  FROM runs r;\n",
+	/* 2: each episode's last info stats, as a JSON object. */
+	"ALTER TABLE episodes ADD COLUMN info TEXT;\n",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -168,8 +170,8 @@ static const char *const sql_of[ST_COUNT] = {
 	                  " step = excluded.step, value = excluded.value,"
 	                  " wall_time = excluded.wall_time",
 	[ST_EPISODE_ADD] = "INSERT INTO episodes(run_id, env, episode, return,"
-	                   " length, success, terminated, truncated, wall_time)"
-	                   " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	                   " length, success, terminated, truncated, wall_time, info)"
+	                   " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
 	[ST_RUN_EXISTS] = "SELECT 1 FROM runs WHERE id = ?1",
 	[ST_RUN_ADD] = "INSERT INTO runs(name, scenario, scenario_hash, status,"
 	               " seed, host, pid, pid_start, started_at)"
@@ -221,6 +223,7 @@ typedef struct episode_row {
 	double ret, wall;
 	uint32_t env;
 	int success, terminated, truncated;
+	char *info;            /* JSON, owned; NULL when none */
 } episode_row;
 
 /* One slot of the set of (run, name) pairs seen while committing a batch,
@@ -268,6 +271,15 @@ struct dd_store {
 	double batch_seconds;
 	double last_flush; /* wall time of the last commit of rows */
 };
+
+/* Frees the JSON texts of the buffered episodes (after a commit, or at close). */
+static void free_episode_info(dd_store *s)
+{
+	for (size_t r = 0; r < s->n_e; r++) {
+		free(s->e[r].info);
+		s->e[r].info = NULL;
+	}
+}
 
 /* ------------------------------------------------------------------------
 ** Small helpers.
@@ -691,6 +703,10 @@ static int drain(dd_store *s)
 			sqlite3_bind_int(st, 7, e->terminated != 0);
 			sqlite3_bind_int(st, 8, e->truncated != 0);
 			sqlite3_bind_double(st, 9, e->wall);
+			if (e->info)
+				sqlite3_bind_text(st, 10, e->info, -1, SQLITE_STATIC);
+			else
+				sqlite3_bind_null(st, 10);
 			int rc = sqlite3_step(st);
 			sqlite3_reset(st);
 			if (rc != SQLITE_DONE)
@@ -753,6 +769,7 @@ static int tx_commit(dd_store *s)
 		nap_us(1000);
 	}
 	s->n_fresh = 0;
+	free_episode_info(s);
 	s->n_m = s->n_e = 0;
 	s->last_flush = wall_now();
 	return 0;
@@ -1029,6 +1046,7 @@ static void destroy(dd_store *s)
 	free(s->slots);
 	free(s->fresh);
 	free(s->m);
+	free_episode_info(s);
 	free(s->e);
 	free(s->pairs);
 	free(s->known_runs);
@@ -1485,9 +1503,12 @@ int dd_store_episode(dd_store *s, int64_t run_id, const dd_episode_row *e)
 	if (check_run(s, run_id) || buffer_full(s) || intern(s, e->env, &k))
 		return -1;
 	ROOM(s, e, cap_e, s->n_e);
+	char *info = NULL;
+	if (e->info && !(info = strdup(e->info)))
+		return fail(s, "out of memory");
 	double now = wall_now();
 	s->e[s->n_e++] = (episode_row){ run_id, e->episode, e->length, e->ret, now,
-	                                k, e->success, e->terminated, e->truncated };
+	                                k, e->success, e->terminated, e->truncated, info };
 	return maybe_flush(s, now);
 }
 

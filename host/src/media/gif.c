@@ -3,9 +3,12 @@
 ** (palette.c), then giflib does the LZW coding and the file layout, into a
 ** file or a growing buffer in memory.
 */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <gif_lib.h>
 
@@ -135,13 +138,26 @@ dd_gif *dd_gif_open(const char *path, int width, int height, int delay_cs,
 		return NULL;
 	}
 	int e = 0;
-	g->gif = path ? EGifOpenFileName(path, false, &e) : EGifOpen(g, mem_write, &e);
+	if (path) {
+		/* Our own open(): giflib's would make the file 0600 whatever the umask. */
+		int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+		if (fd < 0) {
+			char why[600];
+			snprintf(why, sizeof why, "%s: %s", path, strerror(errno));
+			release(g);
+			set_err(err, errlen, "gif: cannot create %s", why);
+			return NULL;
+		}
+		g->gif = EGifOpenFileHandle(fd, &e); /* owns fd from here... */
+		if (!g->gif)
+			close(fd);                       /* ...unless it failed (out of memory) */
+	} else {
+		g->gif = EGifOpen(g, mem_write, &e);
+	}
 	if (!g->gif) {
-		char why[512];
-		snprintf(why, sizeof why, "%s: %s", path ? path : "a buffer in memory",
-		         GifErrorString(e) ? GifErrorString(e) : "unknown error");
+		const char *why = GifErrorString(e);
 		release(g);
-		set_err(err, errlen, "gif: cannot open %s", why);
+		set_err(err, errlen, "gif: cannot start the GIF: %s", why ? why : "unknown error");
 		return NULL;
 	}
 	if (write_header(g) != DD_OK) {

@@ -318,6 +318,7 @@ static int open_dd(lua_State *L)
 	dd_lua_env_register(L);
 	dd_lua_learner_register(L);
 	dd_lua_run_register(L);
+	dd_lua_media_register(L);
 	lua_pushstring(L, DD_VERSION);
 	lua_setfield(L, -2, "version");
 	return 1;

@@ -45,6 +45,7 @@ dd_lua_ctx *dd_lua_ctx_get(lua_State *L);
 void dd_lua_env_register(lua_State *L);
 void dd_lua_learner_register(lua_State *L);
 void dd_lua_run_register(lua_State *L);
+void dd_lua_media_register(lua_State *L);
 
 /* Checks argument arg is an open env / learner ("used after close" when it
 ** was closed). */

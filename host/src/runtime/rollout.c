@@ -11,13 +11,39 @@ typedef struct episode_ctx {
 	dd_rollout_stats *stats;
 	int log;
 	int success_index;
+	int64_t limit;         /* episodes wanted; 0: no limit */
 } episode_ctx;
+
+/* The last info stats of instance i as a JSON object, e.g.
+** {"collision":1,"distance":108.5}: queried with json_extract(). */
+static void info_json(const dd_vec_env *v, int i, char *buf, size_t size)
+{
+	size_t n = (size_t)snprintf(buf, size, "{");
+	const float *info = v->info + (size_t)i * (size_t)v->spaces.n_info;
+	for (int j = 0; j < v->spaces.n_info && n < size; j++) {
+		double x = info[j];
+		if (x != x || x > 3.4e38 || x < -3.4e38)
+			n += (size_t)snprintf(buf + n, size - n, "%s\"%s\":null", j ? "," : "",
+			                      v->spaces.info_names[j]);
+		else
+			n += (size_t)snprintf(buf + n, size - n, "%s\"%s\":%.9g", j ? "," : "",
+			                      v->spaces.info_names[j], x);
+	}
+	if (n + 2 <= size)
+		snprintf(buf + n, size - n, "}");
+	else
+		snprintf(buf, size, "{}"); /* too many stats to list: none rather than broken JSON */
+}
 
 static void on_episode(void *ud, dd_vec_env *v, int i)
 {
 	episode_ctx *c = ud;
 	dd_rollout_stats *s = c->stats;
 	int success = -1;
+	/* Several instances may end episodes in the last batch: {episodes = N}
+	** records exactly N, the first to finish. */
+	if (c->limit > 0 && s->episodes >= c->limit)
+		return;
 	if (c->success_index >= 0) {
 		float x = v->info[(size_t)i * (size_t)v->spaces.n_info + (size_t)c->success_index];
 		success = x > 0.5f;
@@ -29,6 +55,8 @@ static void on_episode(void *ud, dd_vec_env *v, int i)
 	s->last_return = v->ep_return[i];
 	s->length_sum += v->ep_length[i];
 	if (c->log && c->run && c->run->store) {
+		char json[4096];
+		info_json(v, i, json, sizeof json);
 		dd_episode_row row = {
 			.env = v->plugin->desc.name,
 			.episode = c->run->next_episode,
@@ -37,6 +65,7 @@ static void on_episode(void *ud, dd_vec_env *v, int i)
 			.success = success,
 			.terminated = v->terminated[i],
 			.truncated = v->truncated[i],
+			.info = v->spaces.n_info > 0 ? json : NULL,
 		};
 		dd_store_episode(c->run->store, c->run->id, &row);
 	}
@@ -61,7 +90,7 @@ int dd_rollout(dd_vec_env *v, dd_learner *l, dd_run *run,
 	}
 	int every = opts->update_every > 0 ? opts->update_every : 1;
 	episode_ctx ctx = {run, stats, opts->log_episodes,
-	                   dd_vec_env_info_index(v, "success")};
+	                   dd_vec_env_info_index(v, "success"), opts->episodes};
 	double t0 = dd_now();
 	if (!v->resets && dd_vec_env_reset_all(v, run ? run->seed : 0, err, err_size) < 0)
 		return -1;
