@@ -16,6 +16,8 @@
 #ifndef DAYDREAM_OPS_H
 #define DAYDREAM_OPS_H
 
+#include <stdint.h>
+
 #include "daydream/graph.h"
 #include "daydream/rng.h"
 
@@ -98,6 +100,128 @@ dd_tensor *dd_dropout(dd_graph *g, dd_tensor *x, float p, dd_dropout_mode mode,
 /* Reparameterised sample z = mu + exp(logvar / 2) * eps, eps ~ N(0, 1) drawn
 ** from rng and saved; gradients flow to mu and logvar. */
 dd_tensor *dd_gaussian_sample(dd_graph *g, dd_tensor *mu, dd_tensor *logvar, dd_rng *rng);
+
+/* ---- convolutions (op_conv.c) ------------------------------------------- */
+
+/* Stride, zero padding and (transposed convolution only) output padding. A
+** NULL params pointer means stride 1, no padding. Strides must be >= 1;
+** output padding must be in [0, stride). */
+typedef struct dd_conv_params {
+	int sh, sw;     /* stride */
+	int ph, pw;     /* zero padding on each side */
+	int oph, opw;   /* conv_transpose2d: extra rows/cols on the far side */
+} dd_conv_params;
+
+/* 2-D convolution (PyTorch's Conv2d): x (N, C, H, W), w (Co, C, kh, kw),
+** b (Co) or NULL -> (N, Co, Ho, Wo), Ho = (H + 2 ph - kh) / sh + 1.
+** im2col + sgemm; a frozen w or b (grad NULL) costs no dW / db work. Its
+** im2col scratch comes from the arena and is reused by backward. */
+dd_tensor *dd_conv2d(dd_graph *g, dd_tensor *x, dd_tensor *w, dd_tensor *b,
+                     const dd_conv_params *p);
+
+/* Transposed convolution (PyTorch's ConvTranspose2d): x (N, C, H, W),
+** w (C, Co, kh, kw), b (Co) or NULL -> (N, Co, Ho, Wo),
+** Ho = (H - 1) sh - 2 ph + kh + oph. */
+dd_tensor *dd_conv_transpose2d(dd_graph *g, dd_tensor *x, dd_tensor *w, dd_tensor *b,
+                               const dd_conv_params *p);
+
+/* ---- upsampling (op_upsample.c) ----------------------------------------- */
+
+/* (N, C, H, W) -> (N, C, H fh, W fw) by integer factors >= 1. Nearest
+** copies each pixel; bilinear equals PyTorch's F.interpolate(mode=
+** 'bilinear', align_corners=False). */
+dd_tensor *dd_upsample_nearest(dd_graph *g, dd_tensor *x, int fh, int fw);
+dd_tensor *dd_upsample_bilinear(dd_graph *g, dd_tensor *x, int fh, int fw);
+
+/* ---- pooling (op_pool.c) ------------------------------------------------ */
+
+/* A pooling window kh x kw moved by stride sh, sw (which may exceed the
+** window) over the input padded by ph, pw on each side (at most half the
+** window; padded taps take no part). Ho = (H + 2 ph - kh) / sh + 1. */
+typedef struct dd_pool_params {
+	int kh, kw;
+	int sh, sw;
+	int ph, pw;
+} dd_pool_params;
+
+/* Where max-pooling found each maximum: what the "where" half of a
+** what-where auto-encoder needs. Lives in the arena (valid until the next
+** dd_graph_reset) and is read-only for the caller. */
+typedef struct dd_pool_switches {
+	const int32_t *idx;   /* one per pooled output, (N, C, Ho, Wo): the argmax
+	                      ** as y * W + x in its input plane (PyTorch's
+	                      ** return_indices) */
+	int n, c, h, w;       /* the pooled input's shape */
+	int ho, wo;           /* the pooled output's plane */
+	dd_pool_params p;
+} dd_pool_switches;
+
+/* Max-pooling of x (N, C, H, W) -> (N, C, Ho, Wo). When sw is not NULL,
+** *sw receives the switches (NULL on failure). Ties go to the first tap
+** in row-major order; NaN propagates. */
+dd_tensor *dd_maxpool2d(dd_graph *g, dd_tensor *x, const dd_pool_params *p,
+                        const dd_pool_switches **sw);
+
+/* Unpooling: y (N, C, Ho, Wo) placed at the switches of the pooling that
+** made sw, zeros elsewhere -> (N, C, H, W). Where overlapping windows share
+** a switch their values add up. NULL sw is a NULL input. */
+dd_tensor *dd_maxunpool2d(dd_graph *g, dd_tensor *y, const dd_pool_switches *sw);
+
+/* Soft-max pooling and soft-argmax ("phase pooling"): over each window,
+** with p = softmax(beta x) over its real taps, the output is sum p x and,
+** when pos_x / pos_y are not NULL, *pos_x and *pos_y receive the expected
+** tap offset sum p kx, sum p ky in [0, kw-1] x [0, kh-1] (N, C, Ho, Wo).
+** beta -> +inf tends to max-pooling, beta = 0 is average pooling. The
+** temperature is the float beta, or, when beta_t (one entry) is not NULL,
+** beta_t's value, which then learns like any parameter. */
+dd_tensor *dd_softpool2d(dd_graph *g, dd_tensor *x, const dd_pool_params *p, float beta,
+                         dd_tensor *beta_t, dd_tensor **pos_x, dd_tensor **pos_y);
+
+/* L2 pooling over groups of channels (group sparsity; topographic when
+** groups overlap). The C channels lie on a grid_h x grid_w grid; a group is
+** a gh x gw block of it, one every sh, sw cells; at every pixel
+** out[g] = sqrt(eps + sum_{i in g} x_i^2). Plain groups of G consecutive
+** channels: {1, C, 1, G, 1, G, eps}. */
+typedef struct dd_l2pool_params {
+	int grid_h, grid_w;
+	int gh, gw;
+	int sh, sw;
+	float eps;   /* >= 0; > 0 keeps the gradient finite at an all-zero group */
+} dd_l2pool_params;
+
+/* x (N, C) or (N, C, H, W) -> (N, groups) or (N, groups, H, W), groups =
+** ((grid_h - gh) / sh + 1) ((grid_w - gw) / sw + 1). */
+dd_tensor *dd_l2pool(dd_graph *g, dd_tensor *x, const dd_l2pool_params *p);
+
+/* ---- LSTM (op_lstm.c) --------------------------------------------------- */
+
+/* PyTorch's nn.LSTM layout, so weights load unchanged: w_ih (4H, I),
+** w_hh (4H, H), b_ih and b_hh (4H) or NULL; gate blocks in the order
+** i, f, g, o. A frozen weight (grad NULL) costs no dW work. */
+typedef struct dd_lstm_weights {
+	dd_tensor *w_ih, *w_hh, *b_ih, *b_hh;
+} dd_lstm_weights;
+
+/* A hidden and cell state, each (B, H). */
+typedef struct dd_lstm_state {
+	dd_tensor *h, *c;
+} dd_lstm_state;
+
+/* One step: x (B, I) and prev (NULL: zeros) -> the next state, whose h and
+** c are views of one arena block (both NULL on failure or when prev's are
+** NULL). Unroll it in a loop for recurrences with inputs computed between
+** steps; weights shared by the steps accumulate their gradients. */
+dd_lstm_state dd_lstm_cell(dd_graph *g, dd_tensor *x, const dd_lstm_state *prev,
+                           const dd_lstm_weights *w);
+
+/* T steps at once over x (T, B, I) from init (NULL: zeros) -> every step's
+** h, (T, B, H) contiguous; when last is not NULL it receives the final h and
+** c (views; gradients may flow into all three). One op on the tape: its
+** backward runs the recurrence step by step, then the input and weight
+** gradients of all steps as single sgemms (dd_lstm_backward_steps), about
+** twice as fast as unrolled cells. */
+dd_tensor *dd_lstm(dd_graph *g, dd_tensor *x, const dd_lstm_state *init,
+                   const dd_lstm_weights *w, dd_lstm_state *last);
 
 /* ---- losses (loss.c, loss_gauss.c) -------------------------------------- */
 
