@@ -57,7 +57,14 @@ static void test_broken_plugins_are_reported(void **state)
 	assert_non_null(strstr(p, "dup_a.so"));
 	assert_non_null(p = problem_of(r, "testkit.so"));
 	assert_non_null(strstr(p, "Bad-Name"));
-	assert_int_equal(dd_registry_problem_count(r), 5);
+	assert_non_null(p = problem_of(r, "old_minor.so"));
+	assert_non_null(strstr(p, "ABI 1.99, newer than this host's"));
+	assert_int_equal(dd_registry_problem_count(r), 6);
+	/* A plugin of an older minor loads, its newer fields read as NULL. */
+	const dd_plugin_entry *old = dd_registry_find(r, "old_learner");
+	assert_non_null(old);
+	assert_null(old->learner.set);
+	assert_non_null(old->learner.act);
 	/* The good plugins of the same folder, and of the same file, loaded. */
 	const dd_plugin_entry *dup = dd_registry_find(r, "dup");
 	assert_non_null(dup);
@@ -67,7 +74,7 @@ static void test_broken_plugins_are_reported(void **state)
 	assert_non_null(dd_registry_find(r, "fail_step"));
 	assert_non_null(dd_registry_find(r, "box_env"));
 	assert_null(dd_registry_find(r, "from_the_future"));
-	assert_int_equal(dd_registry_count(r), 5);
+	assert_int_equal(dd_registry_count(r), 6);
 	dd_registry_free(r);
 }
 

@@ -250,6 +250,29 @@ static void test_info_reaches_observe(void **state)
 		fail_msg("%s", err);
 }
 
+/* A learning-rate schedule from Lua: learner:set between updates. */
+static void test_learner_settings(void **state)
+{
+	(void)state;
+	int rc = run_text("lr.lua",
+		"local schedules = require('schedules')\n"
+		"local lr = schedules.cosine(0.1, 0.0, 4)\n"
+		"local e = dd.env('box_env')\n"
+		"local l = dd.learner('counter', {}, e)\n"
+		"for t = 0, 4 do l:set{lr = lr(t)}; assert(math.abs(l:update().lr - lr(t)) < 1e-12) end\n"
+		"local ok, msg = pcall(l.set, l, {momentum = 0.9})\n"
+		"assert(not ok and msg:find('no setting .momentum. %(settable: lr%)'), msg)\n"
+		"local r = dd.learner('random', {}, e)\n"
+		"ok, msg = pcall(r.set, r, {lr = 1})\n"
+		"assert(not ok and msg:find('no settings to change'), msg)\n", 0, NULL);
+	if (rc)
+		fail_msg("%s", err);
+	assert_true(tu_sql_num(db, "SELECT count(*) FROM metrics WHERE run_id = %lld AND name = 'set.lr'",
+	                       (long long)run_id) == 5);
+	assert_true(tu_sql_num(db, "SELECT value FROM metrics WHERE run_id = %lld AND name = 'set.lr' AND step = 4",
+	                       (long long)run_id) == 0.0);
+}
+
 static void test_config_and_typed_set(void **state)
 {
 	(void)state;
@@ -434,6 +457,7 @@ int main(void)
 		cmocka_unit_test(test_bad_actions),
 		cmocka_unit_test(test_plugin_error_mid_rollout),
 		cmocka_unit_test(test_info_reaches_observe),
+		cmocka_unit_test(test_learner_settings),
 		cmocka_unit_test(test_config_and_typed_set),
 		cmocka_unit_test(test_checkpoint_restore_and_corruption),
 		cmocka_unit_test(test_resume_continues_a_failed_run),

@@ -127,6 +127,7 @@ typedef struct counter {
 	int action_dim;
 	double count;
 	double info_sum, next_info_sum;
+	double lr;
 } counter;
 
 static void *counter_create(const dd_params *p, dd_host *h, const dd_spaces *s)
@@ -165,6 +166,16 @@ static int counter_update(void *l, dd_metrics *m)
 	dd_metrics_add(m, "count", c->count);
 	dd_metrics_add(m, "info_sum", c->info_sum);
 	dd_metrics_add(m, "next_info_sum", c->next_info_sum);
+	dd_metrics_add(m, "lr", c->lr);
+	return DD_OK;
+}
+
+static int counter_set(void *l, const char *key, double value)
+{
+	counter *c = l;
+	if (strcmp(key, "lr") != 0)
+		return c->host->error(c->host, "no setting '%s' (settable: lr)", key);
+	c->lr = value;
 	return DD_OK;
 }
 static int counter_save(void *l, dd_writer *w)
@@ -185,8 +196,8 @@ static int counter_load(void *l, dd_reader *r)
 }
 static const dd_learner_vtable counter_vt = {
 	.size = sizeof(dd_learner_vtable), .create = counter_create, .act = counter_act,
-	.observe = counter_observe, .update = counter_update, .save = counter_save, .load = counter_load,
-	.destroy = free_it,
+	.observe = counter_observe, .update = counter_update, .save = counter_save,
+	.load = counter_load, .destroy = free_it, .set = counter_set,
 };
 static const dd_plugin counter_plugin = {
 	DD_PLUGIN_HEADER, .name = "counter", .kind = DD_KIND_LEARNER, .version = "1",

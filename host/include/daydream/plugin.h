@@ -27,7 +27,7 @@ extern "C" {
 ** newer. Add fields only at the end of a struct and bump the minor; anything
 ** else bumps the major. */
 #define DD_ABI_MAJOR 1
-#define DD_ABI_MINOR 0
+#define DD_ABI_MINOR 1  /* 1.1: learner set(); transitions carry info */
 
 #define DD_OK 0
 #define DD_ERR (-1)
@@ -297,6 +297,11 @@ typedef struct dd_learner_vtable {
 	int (*save)(void *learner, dd_writer *w);
 	int (*load)(void *learner, dd_reader *r);
 	void (*destroy)(void *learner);
+	/* ---- ABI 1.1 ---- */
+	/* Optional: changes a setting between updates, e.g. ("lr", 1e-3) for a
+	** learning-rate schedule driven by the scenario. DD_ERR (with a message
+	** naming the settable keys) for a key it does not know. */
+	int (*set)(void *learner, const char *key, double value);
 } dd_learner_vtable;
 
 /* ---- the descriptor --------------------------------------------------- */

@@ -166,6 +166,37 @@ static int l_encode(lua_State *L)
 	return 1;
 }
 
+/* learner:set{lr = 1e-3, ...}: settings changed between updates (a
+** learning-rate schedule); each is also logged as a metric "set.<key>". */
+static int l_set(lua_State *L)
+{
+	dd_learner *l = dd_lua_check_learner(L, 1);
+	luaL_checktype(L, 2, LUA_TTABLE);
+	if (!l->plugin->learner.set)
+		return luaL_error(L, "learner '%s' has no settings to change (no set())", l->label);
+	lua_pushnil(L);
+	while (lua_next(L, 2)) {
+		const char *key = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
+		if (!key || !lua_isnumber(L, -1))
+			return luaL_error(L, "learner:set takes {name = number, ...}");
+		double v = lua_tonumber(L, -1);
+		l->host.error[0] = '\0';
+		if (l->plugin->learner.set(l->handle, key, v) != DD_OK) {
+			char err[1200];
+			dd_instance_error(&l->host, "set()", err, sizeof err);
+			return luaL_error(L, "%s", err);
+		}
+		dd_run *run = l->host.run;
+		if (run && run->store) {
+			char name[128];
+			snprintf(name, sizeof name, "set.%s", key);
+			dd_store_metric(run->store, run->id, name, l->updates, v);
+		}
+		lua_pop(L, 1);
+	}
+	return 0;
+}
+
 static int l_close(lua_State *L)
 {
 	lua_learner *o = luaL_checkudata(L, 1, DD_LEARNER_MT);
@@ -208,7 +239,7 @@ static int l_index(lua_State *L)
 
 static const luaL_Reg methods[] = {
 	{"act", l_act}, {"observe", l_observe}, {"update", l_update},
-	{"encode", l_encode}, {"close", l_close}, {NULL, NULL},
+	{"encode", l_encode}, {"set", l_set}, {"close", l_close}, {NULL, NULL},
 };
 
 static const luaL_Reg meta[] = {

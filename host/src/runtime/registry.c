@@ -2,6 +2,7 @@
 ** registry.c -- dlopen plugins, check their descriptors, index them by name.
 */
 #include <dirent.h>
+#include <stddef.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
@@ -15,10 +16,11 @@
 #include "registry.h"
 
 /* The smallest descriptor and vtables a plugin may hand us: the sizes at ABI
-** 1.0. When a minor version appends fields, these stay as they are. */
+** 1.0. When a minor version appends fields, these stay as they are, and the
+** host's zero-extended copy reads the newer fields as NULL. */
 #define MIN_PLUGIN_SIZE sizeof(dd_plugin)
 #define MIN_ENV_VTABLE_SIZE sizeof(dd_env_vtable)
-#define MIN_LEARNER_VTABLE_SIZE sizeof(dd_learner_vtable)
+#define MIN_LEARNER_VTABLE_SIZE offsetof(dd_learner_vtable, set) /* 1.1 added set */
 
 struct dd_registry {
 	dd_plugin_entry **entries;
