@@ -7,7 +7,6 @@
 --   daydream query "SELECT name, value FROM latest_metrics WHERE run_id = 1"
 --   daydream query "SELECT name, media_type, size FROM artifacts WHERE run_id = 1"
 
-local gif = require("blocks_gif")
 
 local cfg = dd.config{
   towers = 100,          -- towers to simulate
@@ -61,7 +60,7 @@ if falling_seed then
   simulate(falling_seed, frames)
   local w, h = 64 * cfg.gif_scale, 64 * cfg.gif_scale
   local delay_cs = math.floor(100 * cfg.gif_every / 30 + 0.5)   -- real time
-  local bytes = (dd.gif or gif.encode)(frames, w, h, delay_cs)
+  local bytes = dd.gif(frames, w, h, delay_cs)
   run:artifact("falling_tower.gif", "image/gif", bytes)
   if cfg.gif_path ~= "" then
     local f = assert(io.open(cfg.gif_path, "wb"))

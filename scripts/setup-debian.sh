@@ -5,7 +5,8 @@
 set -eu
 pkgs="build-essential cmake pkg-config liblua5.4-dev libsqlite3-dev
       libopenblas-dev libcmocka-dev libpng-dev libgif-dev sqlite3
-      zlib1g-dev libchipmunk-dev
+      zlib1g-dev libchipmunk-dev libavformat-dev libavcodec-dev libswscale-dev
+      libavutil-dev
       dataset-fashion-mnist"
 missing=""
 for p in $pkgs; do

@@ -1,13 +1,15 @@
 /*
 ** lua_media.c -- image measures and PNG encoding for scenarios:
 ** dd.psnr, dd.ssim, dd.sharpness on frames given as flat arrays of floats
-** with their shape, and dd.png to store a rendered frame as an artifact.
+** with their shape; dd.png and dd.gif to store rendered frames (one, or an
+** animation) as artifacts.
 ** Buffers are Lua userdata, so an error raised half-way leaks nothing.
 */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "daydream/gif.h"
 #include "daydream/image_metrics.h"
 #include "daydream/png.h"
 #include "lua_dd.h"
@@ -106,6 +108,20 @@ static int push_bytes(lua_State *L)
 	return 1;
 }
 
+/* Hands bytes (malloc'd) to Lua as a string and frees them, even when the
+** copy raises. */
+static int push_owned(lua_State *L, uint8_t *bytes, size_t size)
+{
+	lua_pushcfunction(L, push_bytes);
+	lua_pushlightuserdata(L, bytes);
+	lua_pushinteger(L, (lua_Integer)size);
+	int rc = lua_pcall(L, 2, 1, 0);
+	free(bytes);
+	if (rc != LUA_OK)
+		return lua_error(L);
+	return 1;
+}
+
 /* dd.png(pixels, width, height [, channels = 3]) -> PNG bytes; pixels is a
 ** string of interleaved 8-bit values, as env:render() returns. */
 static int l_png(lua_State *L)
@@ -126,16 +142,48 @@ static int l_png(lua_State *L)
 	if (dd_png_write_mem((const uint8_t *)px, (int)w, (int)h, (int)c, &png, &size, err,
 	                     sizeof err) != DD_OK)
 		luaL_error(L, "dd.png: %s", err);
-	/* Copying into a Lua string may raise (out of memory): do it in a
-	** protected call so png is freed whatever happens. */
-	lua_pushcfunction(L, push_bytes);
-	lua_pushlightuserdata(L, png);
-	lua_pushinteger(L, (lua_Integer)size);
-	int rc = lua_pcall(L, 2, 1, 0);
-	free(png);
-	if (rc != LUA_OK)
-		return lua_error(L);
-	return 1;
+	return push_owned(L, png, size);
+}
+
+/* dd.gif(frames, width, height [, delay_cs = 4]) -> animated GIF bytes;
+** frames is an array of RGB strings as env:render() returns. Every frame is
+** checked before encoding starts, so nothing can raise half-way. */
+static int l_gif(lua_State *L)
+{
+	luaL_checktype(L, 1, LUA_TTABLE);
+	lua_Integer w = luaL_checkinteger(L, 2), h = luaL_checkinteger(L, 3);
+	lua_Integer delay = luaL_optinteger(L, 4, 4);
+	lua_Integer n = (lua_Integer)lua_rawlen(L, 1);
+	if (w < 1 || h < 1 || w > 4096 || h > 4096 || delay < 0 || delay > 65535)
+		return luaL_error(L, "dd.gif: width and height must be in 1..4096, delay in 0..65535");
+	if (n < 1)
+		return luaL_error(L, "dd.gif: no frames");
+	for (lua_Integer i = 1; i <= n; i++) {
+		size_t len = 0;
+		int is_string = lua_rawgeti(L, 1, i) == LUA_TSTRING;
+		if (is_string)
+			lua_tolstring(L, -1, &len);
+		lua_pop(L, 1);
+		if (!is_string || len != (size_t)(w * h * 3))
+			return luaL_error(L, "dd.gif: frame %d is not %dx%d RGB bytes", (int)i, (int)w, (int)h);
+	}
+	char err[256];
+	dd_gif *g = dd_gif_open(NULL, (int)w, (int)h, (int)delay, DD_GIF_ADAPTIVE, err, sizeof err);
+	if (!g)
+		return luaL_error(L, "dd.gif: %s", err);
+	int ok = 1;
+	for (lua_Integer i = 1; i <= n && ok; i++) {
+		lua_rawgeti(L, 1, i);
+		ok = dd_gif_add_frame(g, (const uint8_t *)lua_tostring(L, -1)) == DD_OK;
+		lua_pop(L, 1);
+	}
+	uint8_t *bytes = NULL;
+	size_t size = 0;
+	if (dd_gif_close(g, &bytes, &size, err, sizeof err) != DD_OK || !ok) {
+		free(bytes);
+		return luaL_error(L, "dd.gif: %s", err);
+	}
+	return push_owned(L, bytes, size);
 }
 
 static const luaL_Reg funcs[] = {
@@ -143,6 +191,7 @@ static const luaL_Reg funcs[] = {
 	{"ssim", l_ssim},
 	{"sharpness", l_sharpness},
 	{"png", l_png},
+	{"gif", l_gif},
 	{NULL, NULL},
 };
 

@@ -67,12 +67,16 @@ static void release(images_source *s)
 	free(p);
 }
 
-/* Where scripts/fetch-test-data.sh puts skimage's images. */
+/* Where scripts/fetch-test-data.sh puts skimage's images: $DAYDREAM_DATA,
+** else $XDG_CACHE_HOME/daydream, else ~/.cache/daydream. */
 static void default_dir(char *buf, size_t n)
 {
-	const char *data = getenv("DAYDREAM_DATA"), *home = getenv("HOME");
+	const char *data = getenv("DAYDREAM_DATA"), *xdg = getenv("XDG_CACHE_HOME");
+	const char *home = getenv("HOME");
 	if (data && *data)
 		snprintf(buf, n, "%s/skimage", data);
+	else if (xdg && *xdg)
+		snprintf(buf, n, "%s/daydream/skimage", xdg);
 	else
 		snprintf(buf, n, "%s/.cache/daydream/skimage", home ? home : ".");
 }

@@ -2,7 +2,7 @@
 ** test_blocks_scenario.c -- scenarios/blocks_tower.lua end to end against
 ** the real plugin: its metrics in the run store, its GIF artifact decoded
 ** by giflib (frames, size, colours), the same seed giving the same GIF;
-** scenarios/blocks_stack.lua's baselines; the scenarios' Lua GIF writer;
+** scenarios/blocks_stack.lua's baselines; dd.gif from Lua;
 ** and a bad env parameter failing the run with a clear message.
 */
 #include <setjmp.h>
@@ -172,30 +172,24 @@ static void test_stack_scenario(void **state)
 }
 
 /* The cube colour the writers give an RGB value (6 x 7 x 6 levels). */
-static int cube(int v, int levels)
-{
-	return (v * (levels - 1) + 127) / 255 * 255 / (levels - 1);
-}
-
-/* The scenarios' pure-Lua GIF writer on a busy picture (thousands of LZW
-** codes: the code width grows to 12 bits and the table restarts), read
-** back by giflib pixel for pixel. */
-static void test_lua_gif_writer(void **state)
+/* dd.gif from Lua: two 200x100 frames of 216 distinct colours each (a busy
+** pattern: thousands of LZW codes, the table restarts), read back by giflib
+** pixel for pixel; a frame of the wrong size is refused. */
+static void test_lua_gif(void **state)
 {
 	(void)state;
-	char text[1024];
-	snprintf(text, sizeof text,
-		"package.path = '%s/scenarios/?.lua;' .. package.path\n"
-		"local gif = require('blocks_gif')\n"
+	const char *text =
 		"local frames = {}\n"
 		"for f = 0, 1 do\n"
 		"  local t = {}\n"
 		"  for y = 0, 99 do for x = 0, 199 do\n"
-		"    t[#t + 1] = string.char((x * 37 + y * 11 + f) %% 256, (x * x + y * 7) %% 256, (x * y) %% 256)\n"
+		"    t[#t + 1] = string.char(51 * ((x + f) % 6), 51 * ((x * y) % 6), 51 * ((y + x // 7) % 6))\n"
 		"  end end\n"
 		"  frames[#frames + 1] = table.concat(t)\n"
 		"end\n"
-		"run:artifact('busy.gif', 'image/gif', gif.encode(frames, 200, 100, 5))\n", DD_SOURCE_DIR);
+		"run:artifact('busy.gif', 'image/gif', dd.gif(frames, 200, 100, 5))\n"
+		"local ok, msg = pcall(dd.gif, {frames[1]}, 100, 100)\n"
+		"assert(not ok and msg:find('frame 1 is not 100x100 RGB bytes'), msg)\n";
 	char *path = tu_write(dir, "luagif.lua", text);
 	int64_t run;
 	assert_int_equal(run_file(path, 0, NULL, NULL, &run), 0);
@@ -209,15 +203,17 @@ static void test_lua_gif_writer(void **state)
 	assert_non_null(g);
 	assert_int_equal(DGifSlurp(g), GIF_OK);
 	assert_int_equal(g->ImageCount, 2);
-	for (int f = 0; f < 2; f++)
+	for (int f = 0; f < 2; f++) {
+		const SavedImage *im = &g->SavedImages[f];
+		const ColorMapObject *map = im->ImageDesc.ColorMap ? im->ImageDesc.ColorMap : g->SColorMap;
 		for (int y = 0; y < 100; y++)
 			for (int x = 0; x < 200; x++) {
-				const GifColorType *c =
-					&g->SColorMap->Colors[g->SavedImages[f].RasterBits[y * 200 + x]];
-				assert_int_equal(c->Red, cube((x * 37 + y * 11 + f) % 256, 6));
-				assert_int_equal(c->Green, cube((x * x + y * 7) % 256, 7));
-				assert_int_equal(c->Blue, cube((x * y) % 256, 6));
+				const GifColorType *c = &map->Colors[im->RasterBits[y * 200 + x]];
+				assert_int_equal(c->Red, 51 * ((x + f) % 6));
+				assert_int_equal(c->Green, 51 * ((x * y) % 6));
+				assert_int_equal(c->Blue, 51 * ((y + x / 7) % 6));
 			}
+	}
 	DGifCloseFile(g, NULL);
 	free(bytes);
 }
@@ -242,7 +238,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tower_scenario),
 		cmocka_unit_test(test_stack_scenario),
-		cmocka_unit_test(test_lua_gif_writer),
+		cmocka_unit_test(test_lua_gif),
 		cmocka_unit_test(test_bad_parameter_fails_the_run),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
