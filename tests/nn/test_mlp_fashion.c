@@ -16,46 +16,12 @@
 #include <cmocka.h>
 
 #include "daydream/nn.h"
+#include "fashion_data.h"
 
 enum { NTRAIN = 10000, NTEST = 2000, D = 784, H = 256, K = 10, B = 64, EPOCHS = 8 };
 #define MIN_ACCURACY 0.84
 
-typedef struct data {
-	float *x;
-	int *y;
-	int n;
-} data;
-
-static int load(data *d, const char *dir, const char *images, const char *labels, int n,
-                char *err, size_t errlen)
-{
-	char p1[512], p2[512];
-	snprintf(p1, sizeof p1, "%s/%s", dir, images);
-	snprintf(p2, sizeof p2, "%s/%s", dir, labels);
-	dd_idx xi, yi;
-	if (dd_idx_load(&xi, p1, (size_t)100 << 20, err, errlen) != DD_OK)
-		return DD_ERR;
-	if (dd_idx_load(&yi, p2, (size_t)1 << 20, err, errlen) != DD_OK) {
-		dd_idx_free(&xi);
-		return DD_ERR;
-	}
-	int rc = DD_ERR;
-	if (xi.ndim != 3 || xi.dims[1] * xi.dims[2] != D || yi.ndim != 1 ||
-	    yi.dims[0] != xi.dims[0] || xi.dims[0] < n) {
-		snprintf(err, errlen, "unexpected shapes in %s", dir);
-		goto done;
-	}
-	d->n = n;
-	d->x = malloc((size_t)n * D * sizeof(float));
-	d->y = malloc((size_t)n * sizeof(int));
-	if (dd_idx_to_float(&xi, 0, (size_t)n * D, 1.0f / 255.0f, d->x) == DD_OK &&
-	    dd_idx_to_int(&yi, 0, (size_t)n, d->y) == DD_OK)
-		rc = DD_OK;
-done:
-	dd_idx_free(&xi);
-	dd_idx_free(&yi);
-	return rc;
-}
+typedef fashion_set data;
 
 typedef struct mlp {
 	dd_paramset *ps;
@@ -94,23 +60,9 @@ static double accuracy(mlp *m, dd_graph *g, const data *d)
 static void test_mlp_learns_fashion_mnist(void **state)
 {
 	(void)state;
-	const char *dir = getenv("DD_FASHION_MNIST_DIR");
-	if (!dir)
-		dir = "/usr/share/datasets/fashion-mnist";
-	char err[256];
-	data tr = {0}, te = {0};
-	if (load(&tr, dir, "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", NTRAIN,
-	         err, sizeof err) != DD_OK ||
-	    load(&te, dir, "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz", NTEST,
-	         err, sizeof err) != DD_OK) {
-		fprintf(stderr, "SKIP: Fashion-MNIST not found (%s): install the Debian "
-		        "package dataset-fashion-mnist or set DD_FASHION_MNIST_DIR\n", err);
-		free(tr.x);
-		free(tr.y);
-		free(te.x);
-		free(te.y);
+	data tr, te;
+	if (fashion_load(&tr, NTRAIN, &te, NTEST) < 0)
 		skip();
-	}
 	dd_nn_set_threads(0);
 	mlp m;
 	m.ps = dd_paramset_new();
@@ -176,10 +128,7 @@ static void test_mlp_learns_fashion_mnist(void **state)
 		fail_msg("test accuracy %.4f < %.2f", acc, MIN_ACCURACY);
 	free(order);
 	free(xb);
-	free(tr.x);
-	free(tr.y);
-	free(te.x);
-	free(te.y);
+	fashion_free(&tr, &te);
 	dd_graph_free(g);
 	dd_optim_free(opt);
 	dd_paramset_free(m.ps);

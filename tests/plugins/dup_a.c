@@ -4,6 +4,10 @@
 
 #include <daydream/plugin.h>
 
+#ifndef DUP_VERSION
+#define DUP_VERSION "a"
+#endif
+
 static void *create(const dd_params *p, dd_host *h, const dd_spaces *s)
 {
 	(void)p; (void)h; (void)s;
@@ -22,7 +26,7 @@ static const dd_learner_vtable vt = {
 	.size = sizeof(dd_learner_vtable), .create = create, .act = act, .destroy = destroy,
 };
 static const dd_plugin p = {
-	DD_PLUGIN_HEADER, .name = "dup", .kind = DD_KIND_LEARNER, .version = "a",
+	DD_PLUGIN_HEADER, .name = "dup", .kind = DD_KIND_LEARNER, .version = DUP_VERSION,
 	.summary = "always action 0", .learner = &vt,
 };
 
