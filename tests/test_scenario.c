@@ -117,6 +117,33 @@ static void test_same_seed_same_episodes(void **state)
 		(long long)a, (long long)b) == 20);
 }
 
+/* rollout{seed = S}: every learner meets the same episodes; episodes record
+** the learner's label; info means come back in the result. */
+static void test_seeded_rollouts_compare_learners(void **state)
+{
+	(void)state;
+	int rc = run_text("compare.lua",
+		"local e = dd.env('corridor', {slip = 0.3}, {num = 2})\n"
+		"local a = dd.learner('random', {}, e, {label = 'a'})\n"
+		"local r1 = dd.rollout(e, a, {episodes = 10, seed = 42})\n"
+		"local b = dd.learner('random', {}, e, {label = 'b'})\n"
+		"local r2 = dd.rollout(e, b, {episodes = 10, seed = 42})\n"
+		"assert(r1.mean_return == r2.mean_return, 'same seed, same learner stream, same episodes')\n"
+		"assert(r1.info.success == r1.success_rate)\n"
+		"local r3 = dd.rollout(e, b, {episodes = 10, seed = 43})\n"
+		"assert(r3.mean_return ~= r2.mean_return)\n", 0, NULL);
+	if (rc)
+		fail_msg("%s", err);
+	assert_true(tu_sql_num(db, "SELECT count(*) FROM episodes WHERE run_id = %lld AND learner = 'a'",
+	                       (long long)run_id) == 10);
+	assert_true(tu_sql_num(db, "SELECT count(*) FROM episodes WHERE run_id = %lld AND learner = 'b'",
+	                       (long long)run_id) == 20);
+	assert_true(tu_sql_num(db, "SELECT abs((SELECT sum(return) FROM episodes WHERE run_id = %lld AND learner = 'a') - "
+	                           "(SELECT sum(return) FROM (SELECT return FROM episodes WHERE run_id = %lld "
+	                           "AND learner = 'b' ORDER BY episode LIMIT 10)))",
+	                       (long long)run_id, (long long)run_id) < 1e-9);
+}
+
 static void test_step_by_step_from_lua(void **state)
 {
 	(void)state;
@@ -449,6 +476,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rollout_logs_every_episode),
 		cmocka_unit_test(test_same_seed_same_episodes),
+		cmocka_unit_test(test_seeded_rollouts_compare_learners),
 		cmocka_unit_test(test_step_by_step_from_lua),
 		cmocka_unit_test(test_syntax_error_names_file_and_line),
 		cmocka_unit_test(test_runtime_error_keeps_logged_data),

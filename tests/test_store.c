@@ -139,21 +139,23 @@ static void test_schema_migrates_forward(void **state)
 	dd_store *s = open_ok(path);
 	int64_t run;
 	assert_int_equal(dd_store_run_begin(s, "old", "x.lua", NULL, 1, &run), 0);
-	dd_episode_row e = { "corridor", 0, 1.0, 3, 1, 1, 0, NULL };
+	dd_episode_row e = { "corridor", 0, 1.0, 3, 1, 1, 0, NULL, NULL };
 	assert_int_equal(dd_store_episode(s, run, &e), 0);
 	assert_int_equal(dd_store_run_end(s, run, "finished", NULL), 0);
+	exec_ok(dd_store_db(s), "ALTER TABLE episodes DROP COLUMN learner");
 	exec_ok(dd_store_db(s), "ALTER TABLE episodes DROP COLUMN info");
-	exec_ok(dd_store_db(s), "DELETE FROM schema_version WHERE version = 2");
+	exec_ok(dd_store_db(s), "DELETE FROM schema_version WHERE version >= 2");
 	dd_store_close(s);
 	s = open_ok(path);
 	sqlite3 *db = dd_store_db(s);
-	assert_int_equal(q_int(db, "SELECT max(version) FROM schema_version"), 2);
+	assert_int_equal(q_int(db, "SELECT max(version) FROM schema_version"), 3);
 	assert_int_equal(q_int(db, "SELECT count(*) FROM episodes WHERE info IS NULL"), 1);
-	dd_episode_row f = { "corridor", 1, 1.0, 3, 1, 1, 0, "{\"success\":1}" };
+	dd_episode_row f = { "corridor", 1, 1.0, 3, 1, 1, 0, "{\"success\":1}", "random" };
 	assert_int_equal(dd_store_run_reopen(s, run), 0);
 	assert_int_equal(dd_store_episode(s, run, &f), 0);
 	assert_int_equal(dd_store_flush(s), 0);
 	assert_int_equal(q_int(db, "SELECT json_extract(info, '$.success') FROM episodes WHERE episode = 1"), 1);
+	assert_int_equal(q_int(db, "SELECT count(*) FROM episodes WHERE learner = 'random'"), 1);
 	dd_store_close(s);
 }
 
@@ -165,8 +167,8 @@ static void test_schema_create_and_reopen(void **state)
 	for (int round = 0; round < 3; round++) {
 		dd_store *s = open_ok(path);
 		sqlite3 *db = dd_store_db(s);
-		assert_int_equal(q_int(db, "SELECT max(version) FROM schema_version"), 2);
-		assert_int_equal(q_int(db, "SELECT count(*) FROM schema_version"), 2);
+		assert_int_equal(q_int(db, "SELECT max(version) FROM schema_version"), 3);
+		assert_int_equal(q_int(db, "SELECT count(*) FROM schema_version"), 3);
 		assert_string_equal(q_text(db, "PRAGMA journal_mode", buf, sizeof buf),
 		                    "wal");
 		assert_int_equal(q_int(db, "SELECT count(*) FROM sqlite_master WHERE"
@@ -403,10 +405,10 @@ static void test_episodes_and_summary(void **state)
 	assert_int_equal(dd_store_run_begin(s, "b", "blocks.lua", NULL, 2, &b), 0);
 	for (int i = 0; i < 150; i++) {
 		dd_episode_row e = { "traffic", i, (double)i, 10 + i, i % 3 - 1,
-		                     i % 2, 1 - i % 2, NULL };
+		                     i % 2, 1 - i % 2, NULL, NULL };
 		assert_int_equal(dd_store_episode(s, a, &e), 0);
 	}
-	dd_episode_row e = { "blocks", 0, -4.0, 7, 1, 1, 0, "{\"falls\":1}" };
+	dd_episode_row e = { "blocks", 0, -4.0, 7, 1, 1, 0, "{\"falls\":1}", NULL };
 	assert_int_equal(dd_store_episode(s, b, &e), 0);
 	assert_int_equal(dd_store_flush(s), 0);
 
@@ -847,7 +849,7 @@ static void writer_child(const char *path, int go_fd, int k)
 		if (i % (ROWS_EACH / EPISODES_EACH) == 0 && i / (ROWS_EACH / EPISODES_EACH)
 		    < EPISODES_EACH) {
 			dd_episode_row e = { "traffic", i / (ROWS_EACH / EPISODES_EACH),
-			                     1.0, 10, 1, 1, 0, NULL };
+			                     1.0, 10, 1, 1, 0, NULL, NULL };
 			if (dd_store_episode(s, run, &e))
 				goto fail;
 		}
@@ -893,7 +895,7 @@ static void test_concurrent_writers(void **state)
 	assert_string_equal(q_text(db, "PRAGMA integrity_check", buf, sizeof buf), "ok");
 	assert_int_equal(q_int(db, "SELECT count(*) FROM metric_values"),
 	                 WRITERS * ROWS_EACH);
-	assert_int_equal(q_int(db, "SELECT count(*) FROM schema_version"), 2);
+	assert_int_equal(q_int(db, "SELECT count(*) FROM schema_version"), 3);
 	assert_int_equal(q_int(db, "SELECT count(*) FROM runs WHERE status = 'finished'"),
 	                 WRITERS);
 	assert_int_equal(q_int(db, "SELECT count(*) FROM (SELECT run_id FROM metrics"

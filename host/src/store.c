@@ -143,6 +143,8 @@ static const char *const migrations[] = {
 	"  FROM runs r;\n",
 	/* 2: each episode's last info stats, as a JSON object. */
 	"ALTER TABLE episodes ADD COLUMN info TEXT;\n",
+	/* 3: the label of the learner that acted in each episode. */
+	"ALTER TABLE episodes ADD COLUMN learner TEXT;\n",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -170,8 +172,8 @@ static const char *const sql_of[ST_COUNT] = {
 	                  " step = excluded.step, value = excluded.value,"
 	                  " wall_time = excluded.wall_time",
 	[ST_EPISODE_ADD] = "INSERT INTO episodes(run_id, env, episode, return,"
-	                   " length, success, terminated, truncated, wall_time, info)"
-	                   " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+	                   " length, success, terminated, truncated, wall_time, info,"
+	                   " learner) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
 	[ST_RUN_EXISTS] = "SELECT 1 FROM runs WHERE id = ?1",
 	[ST_RUN_ADD] = "INSERT INTO runs(name, scenario, scenario_hash, status,"
 	               " seed, host, pid, pid_start, started_at)"
@@ -224,7 +226,10 @@ typedef struct episode_row {
 	uint32_t env;
 	int success, terminated, truncated;
 	char *info;            /* JSON, owned; NULL when none */
+	uint32_t learner;      /* interned label, or NO_LEARNER */
 } episode_row;
+
+#define NO_LEARNER UINT32_MAX
 
 /* One slot of the set of (run, name) pairs seen while committing a batch,
 ** to write each pair's last row to metric_latest once. gen tells a slot of
@@ -707,6 +712,10 @@ static int drain(dd_store *s)
 				sqlite3_bind_text(st, 10, e->info, -1, SQLITE_STATIC);
 			else
 				sqlite3_bind_null(st, 10);
+			if (e->learner != NO_LEARNER)
+				sqlite3_bind_text(st, 11, s->names[e->learner].str, -1, SQLITE_STATIC);
+			else
+				sqlite3_bind_null(st, 11);
 			int rc = sqlite3_step(st);
 			sqlite3_reset(st);
 			if (rc != SQLITE_DONE)
@@ -1499,8 +1508,9 @@ int dd_store_episode(dd_store *s, int64_t run_id, const dd_episode_row *e)
 		return -1;
 	if (!e || !e->env || !*e->env)
 		return fail(s, "episode has no env name");
-	uint32_t k;
-	if (check_run(s, run_id) || buffer_full(s) || intern(s, e->env, &k))
+	uint32_t k, learner = NO_LEARNER;
+	if (check_run(s, run_id) || buffer_full(s) || intern(s, e->env, &k) ||
+	    (e->learner && intern(s, e->learner, &learner)))
 		return -1;
 	ROOM(s, e, cap_e, s->n_e);
 	char *info = NULL;
@@ -1508,7 +1518,8 @@ int dd_store_episode(dd_store *s, int64_t run_id, const dd_episode_row *e)
 		return fail(s, "out of memory");
 	double now = wall_now();
 	s->e[s->n_e++] = (episode_row){ run_id, e->episode, e->length, e->ret, now,
-	                                k, e->success, e->terminated, e->truncated, info };
+	                                k, e->success, e->terminated, e->truncated, info,
+	                                learner };
 	return maybe_flush(s, now);
 }
 

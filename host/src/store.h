@@ -83,6 +83,7 @@ typedef struct dd_episode_row {
 	int success;         /* -1 unknown, 0 no, 1 yes */
 	int terminated, truncated;
 	const char *info;    /* the last info stats as a JSON object, or NULL */
+	const char *learner; /* label of the learner that acted, or NULL */
 } dd_episode_row;
 int dd_store_episode(dd_store *s, int64_t run_id, const dd_episode_row *e);
 

@@ -222,14 +222,18 @@ static int opt_bool(lua_State *L, int t, const char *key, int def)
 }
 
 /* dd.rollout(env, learner, {episodes=, steps=, train=true, update_every=1,
-** log=true}) -> {episodes, steps, updates, mean_return, success_rate,
-** mean_length, seconds, steps_per_second, metrics} */
+** log=true, seed=}) -> {episodes, steps, updates, mean_return, success_rate,
+** mean_length, seconds, steps_per_second, metrics, info}; info holds the mean
+** of each info stat's last value over the finished episodes. With seed, every
+** instance is reset first and its episodes seeded from (seed, instance,
+** episode): the same episodes for every learner given the same seed. */
 static int l_rollout(lua_State *L)
 {
 	dd_vec_env *v = dd_lua_check_env(L, 1);
 	dd_learner *l = dd_lua_check_learner(L, 2);
 	luaL_checktype(L, 3, LUA_TTABLE);
-	static const char *const known[] = {"episodes", "steps", "train", "update_every", "log", NULL};
+	static const char *const known[] = {"episodes", "steps", "train", "update_every", "log",
+	                                    "seed", NULL};
 	lua_pushnil(L);
 	while (lua_next(L, 3)) {
 		int ok = 0;
@@ -237,7 +241,7 @@ static int l_rollout(lua_State *L)
 			if (lua_type(L, -2) == LUA_TSTRING && strcmp(lua_tostring(L, -2), known[i]) == 0)
 				ok = 1;
 		if (!ok)
-			luaL_error(L, "unknown rollout option '%s'; valid: episodes, steps, train, update_every, log",
+			luaL_error(L, "unknown rollout option '%s'; valid: episodes, steps, train, update_every, log, seed",
 			           lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?");
 		lua_pop(L, 1);
 	}
@@ -248,13 +252,21 @@ static int l_rollout(lua_State *L)
 		.update_every = (int)opt_int(L, 3, "update_every", 1),
 		.log_episodes = opt_bool(L, 3, "log", 1),
 	};
+	if (lua_getfield(L, 3, "seed") != LUA_TNIL) {
+		int ok;
+		o.seed = (uint64_t)lua_tointegerx(L, -1, &ok);
+		if (!ok)
+			luaL_error(L, "rollout option 'seed' must be an integer");
+		o.has_seed = 1;
+	}
+	lua_pop(L, 1);
 	if (o.episodes == 0 && o.steps == 0)
 		luaL_error(L, "dd.rollout needs a limit: {episodes = N} or {steps = N}");
 	dd_run *run = dd_lua_ctx_get(L)->run;
 	dd_rollout_stats s;
 	char err[1200];
 	/* A resumed run continues with fresh episodes, not a replay of its first. */
-	if (!v->resets && dd_vec_env_reset_all(v, dd_rng_derive(run ? run->seed : 0,
+	if (!o.has_seed && !v->resets && dd_vec_env_reset_all(v, dd_rng_derive(run ? run->seed : 0,
 	                                                      run ? (uint64_t)run->next_episode : 0),
 	                                       err, sizeof err) < 0)
 		luaL_error(L, "%s", err);
@@ -279,6 +291,12 @@ static int l_rollout(lua_State *L)
 	lua_setfield(L, -2, "steps_per_second");
 	dd_lua_push_metrics(L, &s.metrics);
 	lua_setfield(L, -2, "metrics");
+	lua_createtable(L, 0, v->spaces.n_info);
+	for (int j = 0; j < v->spaces.n_info && s.episodes > 0; j++) {
+		lua_pushnumber(L, s.info_sum[j] / (double)s.episodes);
+		lua_setfield(L, -2, v->spaces.info_names[j]);
+	}
+	lua_setfield(L, -2, "info");
 	return 1;
 }
 

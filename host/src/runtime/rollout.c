@@ -8,6 +8,7 @@
 
 typedef struct episode_ctx {
 	dd_run *run;
+	const char *learner;   /* label recorded with each episode */
 	dd_rollout_stats *stats;
 	int log;
 	int success_index;
@@ -51,6 +52,8 @@ static void on_episode(void *ud, dd_vec_env *v, int i)
 		s->successes += success;
 	}
 	s->episodes++;
+	for (int j = 0; j < v->spaces.n_info; j++)
+		s->info_sum[j] += v->info[(size_t)i * (size_t)v->spaces.n_info + (size_t)j];
 	s->return_sum += v->ep_return[i];
 	s->last_return = v->ep_return[i];
 	s->length_sum += v->ep_length[i];
@@ -66,6 +69,7 @@ static void on_episode(void *ud, dd_vec_env *v, int i)
 			.terminated = v->terminated[i],
 			.truncated = v->truncated[i],
 			.info = v->spaces.n_info > 0 ? json : NULL,
+			.learner = c->learner,
 		};
 		dd_store_episode(c->run->store, c->run->id, &row);
 	}
@@ -89,10 +93,12 @@ int dd_rollout(dd_vec_env *v, dd_learner *l, dd_run *run,
 		return -1;
 	}
 	int every = opts->update_every > 0 ? opts->update_every : 1;
-	episode_ctx ctx = {run, stats, opts->log_episodes,
+	episode_ctx ctx = {run, l->label, stats, opts->log_episodes,
 	                   dd_vec_env_info_index(v, "success"), opts->episodes};
 	double t0 = dd_now();
-	if (!v->resets && dd_vec_env_reset_all(v, run ? run->seed : 0, err, err_size) < 0)
+	if ((opts->has_seed || !v->resets) &&
+	    dd_vec_env_reset_all(v, opts->has_seed ? opts->seed : run ? run->seed : 0,
+	                         err, err_size) < 0)
 		return -1;
 	int rc = 0;
 	for (int64_t batch = 0; !done(opts, stats); batch++) {

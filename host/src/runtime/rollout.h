@@ -18,6 +18,9 @@ typedef struct dd_rollout_opts {
 	int train;             /* 1: observe every batch and update */
 	int update_every;      /* batches between update() calls (>= 1) */
 	int log_episodes;      /* 1: write each finished episode to the run */
+	int has_seed;          /* 1: reset every instance first, episodes seeded */
+	uint64_t seed;         /* from (seed, instance, episode): the same episodes
+	                       ** for every learner given the same seed */
 } dd_rollout_opts;
 
 typedef struct dd_rollout_stats {
@@ -28,10 +31,12 @@ typedef struct dd_rollout_stats {
 	int64_t length_sum;
 	dd_metrics metrics;         /* the last update()'s */
 	double seconds;
+	double info_sum[256];       /* per info stat: sum of its last values over
+	                            ** the finished episodes */
 } dd_rollout_stats;
 
 /* Runs until a limit is met (at least one must be set). The env is reset
-** first when it has never been. Returns 0, or -1 with a cause in err (an
+** first when it has never been, or when opts->has_seed. Returns 0, or -1 with a cause in err (an
 ** interrupt gives "interrupted"). Stats are filled either way. */
 int dd_rollout(dd_vec_env *v, dd_learner *l, dd_run *run,
                const dd_rollout_opts *opts, dd_rollout_stats *stats,
