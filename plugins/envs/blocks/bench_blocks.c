@@ -106,7 +106,7 @@ typedef struct env_run {
 	const dd_env_vtable *vt;
 	void *h;
 	const dd_spaces *sp;
-	float *obs[3], info[16];
+	float *obs[3], info[N_INFO + 2 * BLOCKS_MAX];
 	uint8_t *frame;
 } env_run;
 

@@ -77,10 +77,14 @@ static const dd_param_spec params[] = {
 	{.name = NULL},
 };
 
-static const char *const info_names[N_INFO] = {
+static const char *const info_names[N_INFO + 2 * BLOCKS_MAX] = {
 	[INFO_FALLS] = "falls", [INFO_MOVED_MAX] = "moved_max", [INFO_TOP_DROP] = "top_drop",
 	[INFO_MARGIN] = "margin", [INFO_BLOCKS] = "blocks", [INFO_HEIGHT] = "height",
+	"x0", "y0", "x1", "y1", "x2", "y2", "x3", "y3", "x4", "y4", "x5", "y5", "x6", "y6",
+	"x7", "y7", "x8", "y8", "x9", "y9", "x10", "y10", "x11", "y11", "x12", "y12",
+	"x13", "y13", "x14", "y14", "x15", "y15",
 };
+_Static_assert(BLOCKS_MAX == 16, "info_names lists 16 slots");
 
 static void read_cfg(const dd_params *p, blocks_cfg *c)
 {
@@ -160,7 +164,7 @@ static void set_spaces(blocks_env *e)
 		.size = sizeof(dd_spaces), .n_obs = n_obs, .obs = e->obs_spec,
 		.action_kind = DD_ACTION_BOX, .action_dim = dim,
 		.action_low = e->act_low, .action_high = e->act_high,
-		.n_info = N_INFO, .info_names = info_names,
+		.n_info = N_INFO + 2 * c->max_blocks, .info_names = info_names,
 		.render_width = c->image_width * c->render_scale,
 		.render_height = c->image_height * c->render_scale,
 	};

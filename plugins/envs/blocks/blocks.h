@@ -123,8 +123,10 @@ void blocks_raster_rgb8(blocks_canvas *c, const blocks_quad *q, int n, float *sc
 
 /* ---- the env instance (blocks.c, blocks_episode.c, blocks_observe.c) -- */
 
+/* Info stats: these, then each slot's position x<i>, y<i> (where the blocks
+** went: an episode's last values land in the run store's episodes.info). */
 enum { INFO_FALLS, INFO_MOVED_MAX, INFO_TOP_DROP, INFO_MARGIN, INFO_BLOCKS, INFO_HEIGHT,
-       N_INFO };
+       N_INFO, INFO_POS = N_INFO };
 
 typedef struct blocks_env {
 	dd_host *host;

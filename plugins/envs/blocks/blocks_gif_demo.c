@@ -89,7 +89,7 @@ int main(int argc, char **argv)
 	const dd_spaces *sp = p->env.spaces(env);
 	i_falls = info_index(sp, "falls");
 	i_margin = info_index(sp, "margin");
-	float state[4 * 10], info[16], margin = 0, *obs[1] = {state};
+	float state[4 * 10], info[64], margin = 0, *obs[1] = {state};
 	int w = sp->render_width, h = sp->render_height;
 	uint8_t *rgb = malloc((size_t)w * h * 3);
 	int rc = 1;

@@ -60,6 +60,15 @@ void blocks_observe(blocks_env *e, float *const *obs, float *info)
 	info[INFO_MARGIN] = (float)e->margin;
 	info[INFO_BLOCKS] = (float)blocks_world_count(e->world);
 	info[INFO_HEIGHT] = (float)blocks_world_height(e->world);
+	/* Positions of every slot (0 for blocks not in the world). */
+	int placed = blocks_world_count(e->world);
+	for (int i = 0; i < e->cfg.max_blocks; i++) {
+		double p[6] = {0};
+		if (i < placed)
+			blocks_world_pose(e->world, i, p);
+		info[INFO_POS + 2 * i] = (float)p[0];
+		info[INFO_POS + 2 * i + 1] = (float)p[1];
+	}
 }
 
 int blocks_render(void *env, uint8_t *rgb)

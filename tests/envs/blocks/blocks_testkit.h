@@ -19,7 +19,7 @@ typedef struct tk_env {
 	void *h;
 	const dd_spaces *sp;
 	float *obs[3];
-	float info[16];
+	float info[64];   /* 6 stats + x, y of up to 16 slots */
 	dd_step_out out;
 	dd_paramvals pv;
 	dd_host host;

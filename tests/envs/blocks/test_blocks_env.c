@@ -102,6 +102,8 @@ static void test_single_block_stays(void **state)
 		assert_true(fabsf(s[VX]) + fabsf(s[VY]) < 1e-3f);
 		assert_true(e->info[tk_info(e, "falls")] == 0);
 		assert_true(e->info[tk_info(e, "margin")] > 0);
+		/* Where the block ended up is an info stat too. */
+		assert_true(e->info[tk_info(e, "x0")] == s[X] && e->info[tk_info(e, "y0")] == s[Y]);
 	}
 	tk_free(e);
 }
