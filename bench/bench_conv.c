@@ -3,38 +3,12 @@
  * through dd_conv2d_*, beside the OpenBLAS sgemm peak measured in the same
  * run, and beside PyTorch's time for the same encoder (bench/torch_conv.py,
  * run from here so both come from one run; skipped if PyTorch is absent). */
-#include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "bench_util.h"
 #include "conv.h"
-
-/* Not declared by every cblas.h. */
-extern char *openblas_get_corename(void);
-extern int openblas_get_num_threads(void);
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static int cmp_d(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static float *falloc(size_t n)
-{
-    float *p = malloc(n * sizeof(float));
-    if (!p) { fprintf(stderr, "out of memory\n"); exit(1); }
-    for (size_t i = 0; i < n; i++) p[i] = (float)((i * 2654435761u) % 1000) / 1000.0f - 0.5f;
-    return p;
-}
 
 #define NL 3
 #define REPS 15
@@ -60,43 +34,18 @@ static void relu_back(float *dy, const float *y, size_t n)
 
 static void report(const char *what, double *t, int n, double gflop, double peak)
 {
-    qsort(t, (size_t)n, sizeof *t, cmp_d);
-    double med = t[n / 2];
+    bu_stats s = bu_summarise(t, n);
     printf("%-28s median %8.2f ms (min %7.2f, max %7.2f)  %6.1f GFLOP/s  %4.0f%% of peak\n",
-           what, med * 1e3, t[0] * 1e3, t[n - 1] * 1e3, gflop / med, 100.0 * gflop / med / peak);
+           what, s.med * 1e3, s.min * 1e3, s.max * 1e3, gflop / s.med,
+           100.0 * gflop / s.med / peak);
 }
 
 int main(void)
 {
-    char cpu[256] = "unknown";
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    if (f) {
-        char line[512];
-        while (fgets(line, sizeof line, f))
-            if (!strncmp(line, "model name", 10)) {
-                char *c = strchr(line, ':');
-                if (c) { snprintf(cpu, sizeof cpu, "%s", c + 2); cpu[strcspn(cpu, "\n")] = 0; }
-                break;
-            }
-        fclose(f);
-    }
-    printf("CPU: %s; OpenBLAS core %s, %d threads\n", cpu, openblas_get_corename(),
-           openblas_get_num_threads());
-
+    bu_print_machine();
     /* The sgemm peak on this machine, this run. */
-    int m = 2048;
-    float *A = falloc((size_t)m * m), *B = falloc((size_t)m * m), *C = falloc((size_t)m * m);
-    double tp[5];
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, m, m, 1, A, m, B, m, 0, C, m);
-    for (int r = 0; r < 5; r++) {
-        double t0 = now();
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, m, m, 1, A, m, B, m, 0, C, m);
-        tp[r] = now() - t0;
-    }
-    qsort(tp, 5, sizeof *tp, cmp_d);
-    double peak = 2.0 * m * m * (double)m * 1e-9 / tp[2];
+    double peak = bu_sgemm_peak(5, NULL);
     printf("sgemm 2048^3: %.1f GFLOP/s (median of 5)\n\n", peak);
-    free(A); free(B); free(C);
 
     const int batch = 64, chans[NL + 1] = {3, 64, 128, 256};
     int h = 117, w = 24;
@@ -112,16 +61,16 @@ int main(void)
         w = dd_conv2d_out_w(&s);
         L[l].nout = (size_t)batch * chans[l + 1] * h * w;
         L[l].nw = (size_t)chans[l + 1] * chans[l] * 16;
-        L[l].w = falloc(L[l].nw); L[l].b = falloc((size_t)chans[l + 1]);
-        L[l].dw = falloc(L[l].nw); L[l].db = falloc((size_t)chans[l + 1]);
-        L[l].out = falloc(L[l].nout); L[l].dout = falloc(L[l].nout);
+        L[l].w = bu_falloc(L[l].nw); L[l].b = bu_falloc((size_t)chans[l + 1]);
+        L[l].dw = bu_falloc(L[l].nw); L[l].db = bu_falloc((size_t)chans[l + 1]);
+        L[l].out = bu_falloc(L[l].nout); L[l].dout = bu_falloc(L[l].nout);
         size_t sc = dd_conv2d_scratch_floats(&s);
         if (sc > scratch_n) scratch_n = sc;
         printf("layer %d: %3d x %3d x %2d -> %3d x %2d x %2d, %.2f GFLOP forward\n", l + 1,
                chans[l], s.h_in, s.w_in, chans[l + 1], h, w, gflop_fwd(&s));
     }
-    x = falloc(L[0].nin);
-    float *scratch = falloc(scratch_n);
+    x = bu_falloc(L[0].nin);
+    float *scratch = bu_falloc(scratch_n);
     printf("scratch: %.1f MB\n\n", scratch_n * 4.0 / 1e6);
 
     double tf[NL][REPS], tb[NL][REPS], tt[REPS];
@@ -131,19 +80,19 @@ int main(void)
         gb += gflop_fwd(&L[l].s) * (l == 0 ? 1 : 2);   /* layer 1 needs no d-input */
     }
     for (int r = -3; r < REPS; r++) {
-        double t0 = now();
+        double t0 = bu_now();
         const float *in = x;
         for (int l = 0; l < NL; l++) {
-            double a = now();
+            double a = bu_now();
             dd_conv2d_forward(&L[l].s, L[l].out, in, L[l].w, L[l].b, scratch);
             relu(L[l].out, L[l].nout);
-            if (r >= 0) tf[l][r] = now() - a;
+            if (r >= 0) tf[l][r] = bu_now() - a;
             in = L[l].out;
         }
         /* Upstream gradient of the last layer: a fixed pattern. */
         for (size_t i = 0; i < L[NL - 1].nout; i++) L[NL - 1].dout[i] = (float)(i % 7) - 3.0f;
         for (int l = NL - 1; l >= 0; l--) {
-            double a = now();
+            double a = bu_now();
             memset(L[l].dw, 0, L[l].nw * sizeof(float));
             memset(L[l].db, 0, (size_t)L[l].s.c_out * sizeof(float));
             relu_back(L[l].dout, L[l].out, L[l].nout);
@@ -151,9 +100,9 @@ int main(void)
             if (l > 0) { din = L[l - 1].dout; memset(din, 0, L[l - 1].nout * sizeof(float)); }
             dd_conv2d_backward(&L[l].s, din, L[l].dw, L[l].db, L[l].dout,
                                l > 0 ? L[l - 1].out : x, L[l].w, scratch);
-            if (r >= 0) tb[l][r] = now() - a;
+            if (r >= 0) tb[l][r] = bu_now() - a;
         }
-        if (r >= 0) tt[r] = now() - t0;
+        if (r >= 0) tt[r] = bu_now() - t0;
     }
     for (int l = 0; l < NL; l++) {
         char name[64];
@@ -167,9 +116,7 @@ int main(void)
     /* The peer, same thread count, same run. The script sits beside this
      * source file. */
     char dir[1024], cmd[1200], line[1024];
-    snprintf(dir, sizeof dir, "%s", __FILE__);
-    char *slash = strrchr(dir, '/');
-    if (slash) *slash = 0; else snprintf(dir, sizeof dir, ".");
+    bu_source_dir(__FILE__, dir, sizeof dir);
     snprintf(cmd, sizeof cmd, "/usr/bin/python3 '%s/torch_conv.py' %d 2>&1", dir,
              openblas_get_num_threads());
     FILE *py = popen(cmd, "r");
@@ -181,9 +128,9 @@ int main(void)
     }
     if (py) pclose(py);
     if (torch_ms > 0) {
-        qsort(tt, REPS, sizeof *tt, cmp_d);
+        double ours = bu_summarise(tt, REPS).med * 1e3;
         printf("encoder fwd+bwd: daydream %.2f ms, pytorch %.2f ms, ratio (pytorch/daydream) %.2f\n",
-               tt[REPS / 2] * 1e3, torch_ms, torch_ms / (tt[REPS / 2] * 1e3));
+               ours, torch_ms, torch_ms / ours);
     }
     return 0;
 }

@@ -3,50 +3,14 @@
  * the sequence op dd_lstm beside the same LSTM unrolled as dd_lstm_cell
  * steps, its reference, in the same run; both beside the OpenBLAS sgemm
  * peak. Medians of repeats after warm-up, min and max beside them. */
-#include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <time.h>
 
+#include "bench_util.h"
 #include "daydream/nn.h"
-
-extern char *openblas_get_corename(void);
 
 /* (cblas.h pulls in complex.h, whose macro I rules out the short names) */
 enum { NT = 10, NB = 32, NI = 1024, NH = 1024, REPS = 15, WARM = 3 };
-
-static double now(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static int cmp_d(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static void cpu_model(char *buf, size_t n)
-{
-	snprintf(buf, n, "unknown");
-	FILE *f = fopen("/proc/cpuinfo", "r");
-	if (!f)
-		return;
-	char line[256];
-	while (fgets(line, sizeof line, f))
-		if (strncmp(line, "model name", 10) == 0) {
-			char *c = strchr(line, ':');
-			if (c) {
-				snprintf(buf, n, "%s", c + 2);
-				buf[strcspn(buf, "\n")] = '\0';
-			}
-			break;
-		}
-	fclose(f);
-}
 
 typedef struct net {
 	dd_paramset *ps;
@@ -93,35 +57,13 @@ static void time_both(net *m, dd_graph *g, const float *x, double t[2][REPS])
 				exit(1);
 	for (int r = 0; r < REPS; r++)
 		for (int way = 0; way < 2; way++) {
-			double t0 = now();
+			double t0 = bu_now();
 			if (step(m, g, x, way) != 0)
 				exit(1);
-			t[way][r] = now() - t0;
+			t[way][r] = bu_now() - t0;
 		}
 	for (int way = 0; way < 2; way++)
-		qsort(t[way], REPS, sizeof t[way][0], cmp_d);
-}
-
-static double sgemm_peak(void)
-{
-	int n = 2048;
-	float *a = malloc(sizeof(float) * n * n), *b = malloc(sizeof(float) * n * n),
-	      *c = malloc(sizeof(float) * n * n);
-	for (int i = 0; i < n * n; i++)
-		a[i] = b[i] = (float)(i % 7) * 0.1f;
-	double best = 1e30;
-	for (int r = 0; r < 4; r++) {
-		double t0 = now();
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f,
-		            c, n);
-		double dt = now() - t0;
-		if (r > 0 && dt < best)
-			best = dt;
-	}
-	free(a);
-	free(b);
-	free(c);
-	return 2.0 * n * n * (double)n / best * 1e-9;
+		bu_summarise(t[way], REPS);
 }
 
 int main(int argc, char **argv)
@@ -129,7 +71,7 @@ int main(int argc, char **argv)
 	int threads = argc > 1 ? atoi(argv[1]) : 0;
 	dd_nn_set_threads(threads);
 	char cpu[128];
-	cpu_model(cpu, sizeof cpu);
+	bu_cpu_model(cpu, sizeof cpu);
 	net m;
 	m.ps = dd_paramset_new();
 	m.w.w_ih = dd_paramset_add(m.ps, "w_ih", 2, (int[]){4 * NH, NI});
@@ -149,7 +91,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i < NT * NB * NI; i++)
 		x[i] = dd_rng_uniform(&rng) - 0.5f;
 
-	double peak = sgemm_peak();
+	double peak = bu_sgemm_peak(5, NULL);
 	double t[2][REPS];
 	time_both(&m, g, x, t);
 	double cm = t[0][REPS / 2], cl = t[0][0], ch = t[0][REPS - 1];

@@ -32,19 +32,28 @@ void dd_lstm_forward(const dd_lstm_shape *s, float *h, float *c, float *saved,
                      const float *w_ih, const float *w_hh, const float *b_ih,
                      const float *b_hh)
 {
-    int nb = s->batch, ni = s->n_in, nh = s->n_hidden, ng = 4 * nh;
-    float *gates = saved, *tc = saved + (size_t)nb * ng;
+    int nb = s->batch, ni = s->n_in, ng = 4 * s->n_hidden;
     /* Pre-activations straight into the saved buffer, then activated in
      * place: backward only needs the activated values. */
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nb, ng, ni, 1.0f, x, ni,
-                w_ih, ni, 0.0f, gates, ng);
+                w_ih, ni, 0.0f, saved, ng);
+    dd_lstm_forward_pre(s, h, c, saved, saved, h_prev, c_prev, w_hh, b_ih, b_hh);
+}
+
+void dd_lstm_forward_pre(const dd_lstm_shape *s, float *h, float *c, float *saved,
+                         float *pre, const float *h_prev, const float *c_prev,
+                         const float *w_hh, const float *b_ih, const float *b_hh)
+{
+    int nb = s->batch, nh = s->n_hidden, ng = 4 * nh;
+    float *gates = saved, *tc = saved + (size_t)nb * ng;
     if (h_prev)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nb, ng, nh, 1.0f, h_prev,
-                    nh, w_hh, nh, 1.0f, gates, ng);
+                    nh, w_hh, nh, 1.0f, pre, ng);
     for (int b = 0; b < nb; b++) {
+        const float *p = pre + (size_t)b * ng;
         float *a = gates + (size_t)b * ng;
-        for (int j = 0; j < ng; j++) {
-            float v = a[j] + (b_ih ? b_ih[j] : 0.0f) + (b_hh ? b_hh[j] : 0.0f);
+        for (int j = 0; j < ng; j++) {   /* p may be a: read before write */
+            float v = p[j] + (b_ih ? b_ih[j] : 0.0f) + (b_hh ? b_hh[j] : 0.0f);
             a[j] = (j >= 2 * nh && j < 3 * nh) ? tanhf(v) : sigmoidf(v);
         }
         const float *gi = a, *gf = a + nh, *gg = a + 2 * nh, *go = a + 3 * nh;

@@ -42,6 +42,14 @@ void dd_lstm_forward(const dd_lstm_shape *s, float *h, float *c, float *saved,
                      const float *w_ih, const float *w_hh, const float *b_ih,
                      const float *b_hh);
 
+/* The same step when its input projection x w_ih^T ([B][4H], no bias) was
+ * computed already, e.g. for every step of a sequence in one sgemm of T*B
+ * rows: pre holds it on entry and is clobbered (h_prev w_hh^T is added into
+ * it); pre may be saved itself (in place). */
+void dd_lstm_forward_pre(const dd_lstm_shape *s, float *h, float *c, float *saved,
+                         float *pre, const float *h_prev, const float *c_prev,
+                         const float *w_hh, const float *b_ih, const float *b_hh);
+
 /* Backward through one step given dh = dL/dh and dc = dL/dc (either NULL
  * for zero; dc is what the next step's backward sent to its c_prev). Adds
  * into dx, dh_prev, dc_prev, dw_ih, dw_hh, db_ih, db_hh (each may be NULL).

@@ -1,9 +1,11 @@
 /*
 ** op_lstm.c -- the LSTM as tape ops over the kernels of lstm.c: one cell
 ** step (for loops that compute inputs between steps) and a whole sequence
-** in one op, whose backward batches every step's input and weight
-** gradients into single sgemms (dd_lstm_backward_steps).
+** in one op, whose forward computes every step's input projection in one
+** sgemm and whose backward batches every step's input and weight gradients
+** into single sgemms (dd_lstm_backward_steps).
 */
+#include <cblas.h>
 #include <string.h>
 
 #include "lstm.h"
@@ -206,7 +208,7 @@ dd_tensor *dd_lstm(dd_graph *g, dd_tensor *x, const dd_lstm_state *init,
 	dd_tensor *ins[7] = {x, init ? init->h : NULL, init ? init->c : NULL, w->w_ih, w->w_hh,
 	                     w->b_ih, w->b_hh};
 	int want = dd_any_grad(ins, 7);
-	size_t bh = (size_t)s.batch * s.n_hidden, bx = (size_t)s.batch * s.n_in;
+	size_t bh = (size_t)s.batch * s.n_hidden;
 	size_t b5 = dd_lstm_saved_floats(&s);
 	if ((size_t)T + 2 > (size_t)0x7fffffff / bh)
 		NN_FAIL(g, "lstm: %d steps of %zu states do not fit one tensor", T, bh);
@@ -225,6 +227,14 @@ dd_tensor *dd_lstm(dd_graph *g, dd_tensor *x, const dd_lstm_state *init,
 		sv->dh_rec = b4 + 2 * bh;
 		sv->dc_rec = b4 + 3 * bh;
 	}
+	/* Every step's input projection x_t W_ih^T in one sgemm of T B rows (a
+	** sgemm of B rows spends much of its time packing W_ih), into the gate
+	** gradients' buffer, which backward overwrites, when there is one. */
+	float *pre = want ? sv->da : dd_graph_alloc(g, (size_t)T * 4 * bh * sizeof(float));
+	NN_NEED(pre);
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T * s.batch, 4 * s.n_hidden,
+	            s.n_in, 1.0f, x->data, s.n_in, w->w_ih->data, s.n_in, 0.0f, pre,
+	            4 * s.n_hidden);
 	float *Y = y->data;
 	if (init)
 		memcpy(Y, init->h->data, bh * sizeof(float));
@@ -233,9 +243,9 @@ dd_tensor *dd_lstm(dd_graph *g, dd_tensor *x, const dd_lstm_state *init,
 	for (int t = 0; t < T; t++) {
 		const float *h_prev = (t > 0 || init) ? Y + (size_t)t * bh : NULL;
 		const float *c_prev = t > 0 ? c + (size_t)(t - 1) * bh : data_of(ins[2]);
-		dd_lstm_forward(&s, Y + (size_t)(t + 1) * bh, c + (size_t)t * bh,
-		                gates + (size_t)t * b5, x->data + (size_t)t * bx, h_prev, c_prev,
-		                w->w_ih->data, w->w_hh->data, data_of(w->b_ih), data_of(w->b_hh));
+		dd_lstm_forward_pre(&s, Y + (size_t)(t + 1) * bh, c + (size_t)t * bh,
+		                    gates + (size_t)t * b5, pre + (size_t)t * 4 * bh, h_prev, c_prev,
+		                    w->w_hh->data, data_of(w->b_ih), data_of(w->b_hh));
 	}
 	memcpy(Y + (size_t)(T + 1) * bh, c + (size_t)(T - 1) * bh, bh * sizeof(float));
 	dd_tensor *hs = dd_graph_alloc(g, sizeof *hs);

@@ -7,6 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "daydream/optim.h"
 #include "optim_internal.h"
 #include "paramset_internal.h"
@@ -145,6 +149,52 @@ static void rmsprop(dd_optim *o, float *p, const float *gr, size_t n)
 	}
 }
 
+/* One Adam update of p[i] for i in [i0, n): torch.optim.Adam's arithmetic,
+** operation for operation. */
+static void adam_scalar(const dd_optim_config *c, float *p, const float *gr, float *m,
+                        float *v, size_t i0, size_t n, float step_size, float sbc2)
+{
+	for (size_t i = i0; i < n; i++) {
+		float g = gr[i];
+		if (c->weight_decay != 0.0f && !c->decoupled)
+			g += c->weight_decay * p[i];
+		m[i] = c->beta1 * m[i] + (1.0f - c->beta1) * g;
+		v[i] = c->beta2 * v[i] + (1.0f - c->beta2) * g * g;
+		p[i] -= step_size * m[i] / (sqrtf(v[i]) / sbc2 + c->eps);
+	}
+}
+
+#if defined(__SSE2__)
+/* The same update four floats at a time, returning how many it did. Every
+** operation is the scalar one in the same order (SSE's sqrt and division
+** round exactly like sqrtf and /), so the results are bit for bit those of
+** adam_scalar: the scalar loop's sqrtf and division, not memory, were what
+** limited it over the millions of weights of an LSTM. */
+static size_t adam_sse(const dd_optim_config *c, float *p, const float *gr, float *m,
+                       float *v, size_t n, float step_size, float sbc2)
+{
+	const __m128 b1 = _mm_set1_ps(c->beta1), nb1 = _mm_set1_ps(1.0f - c->beta1);
+	const __m128 b2 = _mm_set1_ps(c->beta2), nb2 = _mm_set1_ps(1.0f - c->beta2);
+	const __m128 ss = _mm_set1_ps(step_size), sb = _mm_set1_ps(sbc2);
+	const __m128 eps = _mm_set1_ps(c->eps), wd = _mm_set1_ps(c->weight_decay);
+	const int decay = c->weight_decay != 0.0f && !c->decoupled;
+	size_t i = 0;
+	for (; i + 4 <= n; i += 4) {
+		__m128 pi = _mm_loadu_ps(p + i), g = _mm_loadu_ps(gr + i);
+		if (decay)
+			g = _mm_add_ps(g, _mm_mul_ps(wd, pi));
+		__m128 mi = _mm_add_ps(_mm_mul_ps(b1, _mm_loadu_ps(m + i)), _mm_mul_ps(nb1, g));
+		__m128 vi = _mm_add_ps(_mm_mul_ps(b2, _mm_loadu_ps(v + i)),
+		                       _mm_mul_ps(_mm_mul_ps(nb2, g), g));
+		__m128 den = _mm_add_ps(_mm_div_ps(_mm_sqrt_ps(vi), sb), eps);
+		_mm_storeu_ps(m + i, mi);
+		_mm_storeu_ps(v + i, vi);
+		_mm_storeu_ps(p + i, _mm_sub_ps(pi, _mm_div_ps(_mm_mul_ps(ss, mi), den)));
+	}
+	return i;
+}
+#endif
+
 static void adam(dd_optim *o, float *p, const float *gr, size_t n)
 {
 	const dd_optim_config *c = &o->cfg;
@@ -153,14 +203,11 @@ static void adam(dd_optim *o, float *p, const float *gr, size_t n)
 	float bc1 = (float)(1.0 - pow(c->beta1, t));
 	float sbc2 = (float)sqrt(1.0 - pow(c->beta2, t));
 	float step_size = c->lr / bc1;
-	for (size_t i = 0; i < n; i++) {
-		float g = gr[i];
-		if (c->weight_decay != 0.0f && !c->decoupled)
-			g += c->weight_decay * p[i];
-		m[i] = c->beta1 * m[i] + (1.0f - c->beta1) * g;
-		v[i] = c->beta2 * v[i] + (1.0f - c->beta2) * g * g;
-		p[i] -= step_size * m[i] / (sqrtf(v[i]) / sbc2 + c->eps);
-	}
+	size_t done = 0;
+#if defined(__SSE2__)
+	done = adam_sse(c, p, gr, m, v, n, step_size, sbc2);
+#endif
+	adam_scalar(c, p, gr, m, v, done, n, step_size, sbc2);
 }
 
 int dd_optim_step(dd_optim *o)
