@@ -1,0 +1,336 @@
+/*
+** psd.c -- the `psd` learner: Predictive Sparse Decomposition (Kavukcuoglu,
+** Ranzato & LeCun 2008). Sparse coding whose code is also predicted by a
+** fast encoder F(y) = h_theta(W_e y + b) (a shrinkage encoder), trained
+** jointly on the energy
+**     ||y - W_d z||^2 + lambda ||z||_1 + alpha ||z - F(y)||^2.
+** Each update: infer z* by FISTA started from F(y) (the prediction term
+** keeps the code near what the encoder can produce), one projected
+** gradient step on the unit-norm atoms of W_d, and one Adam step of the
+** encoder towards z* on the tape. encode() runs the encoder alone: one
+** matrix product and a shrinkage instead of an iterative solver.
+*/
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <daydream/nn.h>
+
+#include "dictionary.h"
+#include "lasso.h"
+#include "samples.h"
+
+static const dd_param_spec params[] = {
+	{.name = "atoms", .type = DD_PARAM_INT, .def = 256, .min = 1, .max = 8192,
+	 .doc = "atoms of W_d and units of the encoder (the code size)"},
+	{.name = "lambda", .type = DD_PARAM_FLOAT, .def = 0.5, .min = 0, .max = 1e6,
+	 .doc = "weight of ||z||_1"},
+	{.name = "alpha", .type = DD_PARAM_FLOAT, .def = 1.0, .min = 0, .max = 1e6,
+	 .doc = "weight of the prediction term ||z - F(y)||^2"},
+	{.name = "iters", .type = DD_PARAM_INT, .def = 50, .min = 1, .max = 100000,
+	 .doc = "FISTA iterations at most for z* in each update"},
+	{.name = "tol", .type = DD_PARAM_FLOAT, .def = 1e-5, .min = 0, .max = 1,
+	 .doc = "inference stops when no code moves by more than this in an iteration"},
+	{.name = "batch", .type = DD_PARAM_INT, .def = 256, .min = 1, .max = 65536,
+	 .doc = "samples per update at most (the latest observed since the last update)"},
+	{.name = "dict_lr", .type = DD_PARAM_FLOAT, .def = 0.01, .min = 0, .max = 100,
+	 .doc = "Adam's learning rate for W_d (each step followed by unit-norm projection)"},
+	{.name = "encoder_lr", .type = DD_PARAM_FLOAT, .def = 0.003, .min = 0, .max = 100,
+	 .doc = "Adam's learning rate for the encoder W_e, b, theta"},
+	{.name = "resample", .type = DD_PARAM_INT, .def = 50, .min = 0, .max = 1000000,
+	 .doc = "re-draw an atom unused for this many updates from a badly explained sample (0: never)"},
+	{.name = "dictionary", .type = DD_PARAM_STRING, .def_str = "",
+	 .doc = "optional: start W_d from a file of sparse_coding's export_dictionary"},
+	{.name = "export_png", .type = DD_PARAM_STRING, .def_str = "",
+	 .doc = "PNG file written at each save (run:checkpoint): the atoms of W_d as a grid"},
+	{.name = NULL},
+};
+
+typedef struct psd {
+	dd_host *host;
+	const dd_spaces *env;
+	int n, m, h, w, iters, resample, ready;
+	char *export_png;
+	float alpha, tol;
+	dd_paramset *dec, *enc;     /* W_d and its atoms' idle counts; W_e, b, theta */
+	dd_tensor *W, *idle, *We, *b, *theta;
+	dd_optim *dec_opt, *enc_opt;
+	lasso solver;
+	dd_graph *g;
+	dd_rng rng;
+	samples pending;
+	float *Z, *R;               /* batch x m codes, batch x n residuals */
+} psd;
+
+static void destroy(void *learner)
+{
+	psd *s = learner;
+	if (!s)
+		return;
+	lasso_free(&s->solver);
+	dd_optim_free(s->dec_opt);
+	dd_optim_free(s->enc_opt);
+	dd_paramset_free(s->dec);
+	dd_paramset_free(s->enc);
+	dd_graph_free(s->g);
+	samples_free(&s->pending);
+	free(s->Z);
+	free(s->R);
+	free(s->export_png);
+	free(s);
+}
+
+static dd_optim *adam(dd_paramset *ps, float lr)
+{
+	dd_optim_config oc = dd_optim_defaults(DD_OPTIM_ADAM);
+	oc.lr = lr;
+	return dd_optim_new(ps, &oc);
+}
+
+static int make_params(psd *s, const dd_params *p)
+{
+	int wd[2] = {s->m, s->n}, vec[1] = {s->m};
+	s->dec = dd_paramset_new();
+	s->enc = dd_paramset_new();
+	if (!s->dec || !s->enc || !(s->W = dd_paramset_add(s->dec, "W_d", 2, wd)) ||
+	    !(s->idle = dd_paramset_add(s->dec, "idle", 1, vec)) ||
+	    !(s->We = dd_paramset_add(s->enc, "W_e", 2, wd)) ||
+	    !(s->b = dd_paramset_add(s->enc, "b", 1, vec)) ||
+	    !(s->theta = dd_paramset_add(s->enc, "theta", 1, vec)) ||
+	    dd_paramset_alloc(s->dec) != DD_OK || dd_paramset_alloc(s->enc) != DD_OK)
+		return DD_ERR;
+	s->dec_opt = adam(s->dec, (float)dd_param_num(p, "dict_lr"));
+	s->enc_opt = adam(s->enc, (float)dd_param_num(p, "encoder_lr"));
+	if (!s->dec_opt || !s->enc_opt)
+		return DD_ERR;
+	return lasso_init(&s->solver, s->W->data, s->m, s->n, (float)dd_param_num(p, "lambda")) == 0
+	       ? DD_OK : DD_ERR;
+}
+
+/* The encoder starts as ISTA's first step on the current dictionary. */
+static void init_encoder(psd *s)
+{
+	float L = 2.0f * s->solver.sigma2;
+	for (size_t i = 0; i < s->W->size; i++)
+		s->We->data[i] = 2.0f / L * s->W->data[i];
+	for (int j = 0; j < s->m; j++)
+		s->theta->data[j] = s->solver.lambda / L;
+}
+
+static void *create(const dd_params *p, dd_host *host, const dd_spaces *env)
+{
+	psd *s = calloc(1, sizeof *s);
+	if (!s) {
+		host->error(host, "out of memory");
+		return NULL;
+	}
+	s->host = host;
+	s->env = env;
+	if (samples_obs_shape(host, env, "psd", &s->n, &s->h, &s->w) != DD_OK)
+		goto fail;
+	s->m = dd_param_int(p, "atoms");
+	s->iters = dd_param_int(p, "iters");
+	s->resample = dd_param_int(p, "resample");
+	s->alpha = (float)dd_param_num(p, "alpha");
+	s->tol = (float)dd_param_num(p, "tol");
+	int batch = dd_param_int(p, "batch");
+	dd_rng_seed(&s->rng, host->seed, 0);
+	s->Z = malloc(sizeof(float) * (size_t)batch * (size_t)s->m);
+	s->R = malloc(sizeof(float) * (size_t)batch * (size_t)s->n);
+	s->g = dd_graph_new((size_t)batch * (size_t)(s->m * 12 + s->n * 2) * sizeof(float) +
+	                    ((size_t)1 << 20));
+	s->export_png = strdup(dd_param_str(p, "export_png"));
+	if (!s->Z || !s->R || !s->g || !s->export_png || samples_init(&s->pending, s->n, batch) != 0 ||
+	    make_params(s, p) != DD_OK) {
+		host->error(host, "out of memory for %d atoms of %d values (parameters atoms, batch)",
+		            s->m, s->n);
+		goto fail;
+	}
+	const char *path = dd_param_str(p, "dictionary");
+	if (*path) {
+		char err[1024];
+		if (dict_load_file(s->W->data, s->m, s->n, path, err, sizeof err) != 0) {
+			host->error(host, "dictionary: %s", err);
+			goto fail;
+		}
+		lasso_refresh(&s->solver);
+		init_encoder(s);
+		s->ready = 1;
+	}
+	return s;
+fail:
+	destroy(s);
+	return NULL;
+}
+
+static int act(void *learner, int batch, const float *const *obs, float *action)
+{
+	(void)obs;
+	samples_idle_action(((psd *)learner)->env, batch, action);
+	return DD_OK;
+}
+
+static int observe(void *learner, const dd_transitions *t)
+{
+	psd *s = learner;
+	samples_push(&s->pending, t->obs[0], t->batch);
+	return DD_OK;
+}
+
+/* F(y) on the tape for rows x n inputs. */
+static dd_tensor *encoder(psd *s, const float *Y, int rows)
+{
+	int dims[2] = {rows, s->n};
+	dd_tensor *y = dd_graph_input(s->g, 2, dims, Y, 0);
+	return dd_shrink(s->g, dd_add_bias(s->g, dd_linear(s->g, y, s->We, NULL), s->b), s->theta);
+}
+
+static int update(void *learner, dd_metrics *metrics)
+{
+	psd *s = learner;
+	int rows = s->pending.count;
+	if (rows == 0)
+		return s->host->error(s->host, "update() before any observation: run it from "
+		                      "dd.rollout, or call observe() first");
+	const float *Y = s->pending.rows;
+	if (!s->ready) {
+		dict_init(s->W->data, s->m, s->n, Y, 0, &s->rng);
+		lasso_refresh(&s->solver);
+		init_encoder(s);
+		s->ready = 1;
+	}
+	dd_graph_reset(s->g);
+	dd_paramset_zero_grad(s->enc);
+	dd_tensor *pred = encoder(s, Y, rows);
+	if (!pred)
+		return s->host->error(s->host, "psd encoder: %s", dd_graph_error(s->g));
+	/* z*: the sparse code that also stays close to the prediction */
+	memcpy(s->Z, pred->data, sizeof(float) * pred->size);
+	lasso_opts o = {.method = LASSO_FISTA, .max_iter = s->iters, .tol = s->tol,
+	                .prior = pred->data, .alpha = s->alpha, .warm = 1};
+	int used = lasso_solve(&s->solver, Y, rows, s->Z, &o);
+	double pe = 0.0, zn = 0.0, active = 0.0, l1 = 0.0;
+	for (size_t i = 0; i < pred->size; i++) {
+		pe += ((double)pred->data[i] - s->Z[i]) * ((double)pred->data[i] - s->Z[i]);
+		zn += (double)s->Z[i] * s->Z[i];
+		active += s->Z[i] != 0.0f;
+		l1 += fabsf(s->Z[i]);
+	}
+	/* the encoder learns to predict z* */
+	int dims[2] = {rows, s->m};
+	dd_tensor *loss = dd_mse(s->g, pred, dd_graph_input(s->g, 2, dims, s->Z, 0));
+	if (!loss || dd_graph_backward(s->g, loss) != DD_OK)
+		return s->host->error(s->host, "psd encoder step: %s", dd_graph_error(s->g));
+	dd_optim_step(s->enc_opt);
+	/* the decoder: one projected gradient step */
+	dd_paramset_zero_grad(s->dec);
+	dict_grad(s->W->data, s->m, s->n, Y, s->Z, rows, s->R, s->W->grad);
+	double sq = 0.0; /* the residuals of z* under W before the step */
+	for (size_t i = 0; i < (size_t)rows * (size_t)s->n; i++)
+		sq += (double)s->R[i] * s->R[i];
+	dd_optim_step(s->dec_opt);
+	dict_normalize(s->W->data, s->m, s->n, &s->rng);
+	int redrawn = dict_resample(s->W->data, s->m, s->n, s->Z, s->R, rows, s->idle->data,
+	                            s->resample, &s->rng);
+	lasso_refresh(&s->solver);
+	dd_metrics_add(metrics, "energy", (sq + s->solver.lambda * l1) / rows);
+	dd_metrics_add(metrics, "prediction_error", zn > 0 ? pe / zn : pe);
+	dd_metrics_add(metrics, "active", active / rows);
+	dd_metrics_add(metrics, "iterations", used);
+	dd_metrics_add(metrics, "redrawn", redrawn);
+	samples_clear(&s->pending);
+	return DD_OK;
+}
+
+static void io(void *learner, dd_learner_io *out)
+{
+	out->code_dim = ((psd *)learner)->m;
+}
+
+/* The fast path: the encoder alone, no gradients recorded. */
+static int encode(void *learner, int batch, const float *const *obs, float *code)
+{
+	psd *s = learner;
+	int rc = DD_OK, chunk = s->pending.cap;
+	dd_paramset_freeze(s->enc, 1);
+	for (int r = 0; r < batch && rc == DD_OK; r += chunk) {
+		int rows = batch - r < chunk ? batch - r : chunk;
+		dd_graph_reset(s->g);
+		dd_tensor *z = encoder(s, obs[0] + (size_t)r * (size_t)s->n, rows);
+		if (!z)
+			rc = s->host->error(s->host, "psd encoder: %s", dd_graph_error(s->g));
+		else
+			memcpy(code + (size_t)r * (size_t)s->m, z->data, sizeof(float) * z->size);
+	}
+	dd_paramset_freeze(s->enc, 0);
+	return rc;
+}
+
+/* Two blobs: the decoder, then the encoder, each with its optimiser. */
+static int save(void *learner, dd_writer *w)
+{
+	psd *s = learner;
+	if (dd_checkpoint_save(s->dec, s->dec_opt, w) != DD_OK)
+		return s->host->error(s->host, "save: %s", dd_paramset_error(s->dec));
+	if (dd_checkpoint_save(s->enc, s->enc_opt, w) != DD_OK)
+		return s->host->error(s->host, "save: %s", dd_paramset_error(s->enc));
+	char err[1024];
+	if (*s->export_png && s->ready &&
+	    dict_save_png(s->W->data, s->m, s->h, s->w, 2, s->export_png, err, sizeof err) != 0)
+		return s->host->error(s->host, "export_png: %s", err);
+	return DD_OK;
+}
+
+static int load(void *learner, dd_reader *r)
+{
+	psd *s = learner;
+	/* Keep the decoder as it was, to put it back if the encoder's blob fails. */
+	dd_membuf backup = {0};
+	dd_writer bw;
+	dd_membuf_writer(&bw, &backup);
+	if (dd_checkpoint_save(s->dec, s->dec_opt, &bw) != DD_OK) {
+		dd_membuf_free(&backup);
+		return s->host->error(s->host, "load: out of memory");
+	}
+	int rc = DD_OK;
+	if (dd_checkpoint_load(s->dec, s->dec_opt, r) != DD_OK) {
+		rc = s->host->error(s->host, "load (decoder): %s", dd_paramset_error(s->dec));
+	} else if (dd_checkpoint_load(s->enc, s->enc_opt, r) != DD_OK) {
+		rc = s->host->error(s->host, "load (encoder): %s", dd_paramset_error(s->enc));
+		dd_membuf mb;
+		dd_reader br;
+		dd_membuf_reader(&br, &mb, backup.buf, backup.len);
+		dd_checkpoint_load(s->dec, s->dec_opt, &br);
+	}
+	dd_membuf_free(&backup);
+	if (rc != DD_OK)
+		return rc;
+	s->ready = 0;
+	for (size_t i = 0; i < s->W->size && !s->ready; i++)
+		s->ready = s->W->data[i] != 0.0f;
+	lasso_refresh(&s->solver);
+	return DD_OK;
+}
+
+static const dd_learner_vtable vtable = {
+	.size = sizeof(dd_learner_vtable),
+	.create = create, .act = act, .observe = observe, .update = update, .io = io,
+	.encode = encode, .save = save, .load = load, .destroy = destroy,
+};
+
+static const dd_plugin psd_plugin = {
+	DD_PLUGIN_HEADER,
+	.name = "psd",
+	.kind = DD_KIND_LEARNER,
+	.version = "1.0.0",
+	.summary = "predictive sparse decomposition: sparse coding with a fast encoder trained jointly",
+	.params = params,
+	.learner = &vtable,
+};
+
+DD_EXPORT const dd_plugin *const *dd_plugin_describe(void)
+{
+	static const dd_plugin *const list[] = {&psd_plugin, NULL};
+	return list;
+}

@@ -1,0 +1,72 @@
+/*
+** samples.c -- a bounded buffer of observation rows and the plugin-edge
+** helpers the sparse learners share (see samples.h).
+*/
+#include <stdlib.h>
+#include <string.h>
+
+#include "samples.h"
+
+int samples_init(samples *s, int n, int cap)
+{
+	memset(s, 0, sizeof *s);
+	s->rows = malloc(sizeof(float) * (size_t)n * (size_t)cap);
+	if (!s->rows)
+		return -1;
+	s->n = n;
+	s->cap = cap;
+	return 0;
+}
+
+void samples_free(samples *s)
+{
+	free(s->rows);
+	memset(s, 0, sizeof *s);
+}
+
+void samples_push(samples *s, const float *rows, int k)
+{
+	for (int i = 0; i < k; i++) {
+		memcpy(s->rows + (size_t)s->next * (size_t)s->n, rows + (size_t)i * (size_t)s->n,
+		       sizeof(float) * (size_t)s->n);
+		s->next = (s->next + 1) % s->cap;
+		if (s->count < s->cap)
+			s->count++;
+	}
+}
+
+void samples_clear(samples *s)
+{
+	s->count = 0;
+	s->next = 0;
+}
+
+int samples_obs_shape(dd_host *host, const dd_spaces *env, const char *learner, int *n,
+                      int *h, int *w)
+{
+	if (!env || env->n_obs < 1)
+		return host->error(host, "%s learns from an observation tensor; this env has none",
+		                   learner);
+	const dd_tensor_spec *t = &env->obs[0];
+	size_t count = dd_tensor_spec_count(t);
+	if (count < 1 || count > 1u << 20)
+		return host->error(host, "%s: observation '%s' has %zu values (1..1048576 supported)",
+		                   learner, t->name, count);
+	*n = (int)count;
+	*h = t->ndim >= 2 ? t->dims[t->ndim - 2] : 1;
+	*w = t->ndim >= 2 ? t->dims[t->ndim - 1] : (int)count;
+	if ((size_t)*h * (size_t)*w != count) { /* e.g. several channels: show them as one strip */
+		*h = 1;
+		*w = (int)count;
+	}
+	return DD_OK;
+}
+
+void samples_idle_action(const dd_spaces *env, int batch, float *action)
+{
+	for (int b = 0; b < batch; b++)
+		for (int j = 0; j < env->action_dim; j++)
+			action[(size_t)b * (size_t)env->action_dim + (size_t)j] =
+				env->action_kind == DD_ACTION_BOX && env->action_low ? env->action_low[j]
+				                                                     : 0.0f;
+}

@@ -1,0 +1,36 @@
+/*
+** samples.h -- what the three sparse learners share at the plugin edge: the
+** first observation tensor of a batch of transitions as flat rows, a
+** bounded buffer of such rows, and the do-nothing action of a learner that
+** only watches (the images env ignores actions).
+*/
+#ifndef DD_SPARSE_SAMPLES_H
+#define DD_SPARSE_SAMPLES_H
+
+#include <daydream/plugin.h>
+
+/* Rows of n floats; the newest `cap` are kept (a ring once full). */
+typedef struct samples {
+	int n, cap;
+	int count;    /* rows held, <= cap */
+	int next;     /* where the next row goes */
+	float *rows;  /* cap x n */
+} samples;
+
+/* 0, or -1 when memory runs out. */
+int samples_init(samples *s, int n, int cap);
+void samples_free(samples *s);
+/* Appends k rows of n floats (overwriting the oldest once full). */
+void samples_push(samples *s, const float *rows, int k);
+void samples_clear(samples *s);
+
+/* Checks that env's first observation tensor exists and says how many
+** floats it has (*n) and the height and width of its last two axes (for
+** images of atoms; 1 x n for a vector). DD_ERR through host otherwise. */
+int samples_obs_shape(dd_host *host, const dd_spaces *env, const char *learner, int *n,
+                      int *h, int *w);
+
+/* A valid action that means nothing: index 0, or the lower bounds. */
+void samples_idle_action(const dd_spaces *env, int batch, float *action);
+
+#endif
