@@ -12,34 +12,10 @@
 #include <signal.h>
 #include <sys/wait.h>
 
-#include "scenario.h"
-#include "testutil.h"
+#define SCENARIO_WITH_TEST_PLUGINS
+#include "scenario_fixture.h"
 
-static const char *dir;
-static dd_registry *registry;
-static char db[256];
-static char err[2048];
 static int64_t run_id;
-
-static int setup(void **state)
-{
-	(void)state;
-	dir = tu_tmpdir();
-	registry = dd_registry_new();
-	dd_registry_scan_dir(registry, DD_PLUGIN_BUILD_DIR);
-	dd_registry_scan_dir(registry, DD_TEST_PLUGIN_DIR);
-	snprintf(db, sizeof db, "%s/runs.db", dir);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	dd_registry_free(registry);
-	char cmd[300];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	return system(cmd);
-}
 
 /* Runs a scenario given as text, with optional --set pairs "k=v". */
 static int run_text(const char *name, const char *text, int n_set, const char **sets)
@@ -494,5 +470,5 @@ int main(void)
 		cmocka_unit_test(test_learner_outlives_env),
 		cmocka_unit_test(test_interrupt),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, scenario_setup, scenario_teardown);
 }

@@ -12,31 +12,11 @@
 #include <math.h>
 
 #include "daydream/png.h"
-#include "scenario.h"
-#include "testutil.h"
 #include "video_testkit.h"
 
-static dd_registry *registry;
-static char *dir, db[300], err[2048];
+#include "scenario_fixture.h"
+
 static int64_t run_id;
-
-static int setup(void **state)
-{
-	(void)state;
-	dir = vt_tmpdir();
-	registry = dd_registry_new();
-	dd_registry_scan_dir(registry, DD_PLUGIN_BUILD_DIR);
-	snprintf(db, sizeof db, "%s/runs.db", dir);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	dd_registry_free(registry);
-	vt_rmdir(dir);
-	return 0;
-}
 
 /* Runs a script file with "k=v" settings (NULL-terminated). */
 static int run_file(const char *script, const char *const *sets)
@@ -217,5 +197,5 @@ int main(void)
 		cmocka_unit_test(test_metrics_from_lua),
 		cmocka_unit_test(test_actions_are_ignored),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, scenario_setup, scenario_teardown);
 }

@@ -10,32 +10,8 @@
 #include <cmocka.h>
 
 #include "daydream/png.h"
-#include "scenario.h"
-#include "testutil.h"
 
-static const char *dir;
-static dd_registry *registry;
-static char db[256];
-static char err[2048];
-
-static int setup(void **state)
-{
-	(void)state;
-	dir = tu_tmpdir();
-	registry = dd_registry_new();
-	dd_registry_scan_dir(registry, DD_PLUGIN_BUILD_DIR);
-	snprintf(db, sizeof db, "%s/runs.db", dir);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	dd_registry_free(registry);
-	char cmd[300];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	return system(cmd);
-}
+#include "scenario_fixture.h"
 
 static int64_t run(const char *scenario, int n_set, const char **keys, const char **vals)
 {
@@ -109,5 +85,5 @@ int main(void)
 		cmocka_unit_test(test_kmeans_scenario),
 		cmocka_unit_test(test_pca_scenario),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, scenario_setup, scenario_teardown);
 }
