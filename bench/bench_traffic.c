@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench_util.h"
 #include "registry.h"
 #include "run.h"
 #include "vec_env.h"
@@ -227,19 +228,8 @@ static void bench_vec(dd_registry *reg, int n)
 
 int main(void)
 {
-	char cpu[512] = "unknown";
-	FILE *f = fopen("/proc/cpuinfo", "r");
-	if (f) {
-		char line[512];
-		while (fgets(line, sizeof line, f))
-			if (strncmp(line, "model name", 10) == 0) {
-				char *c = strchr(line, ':');
-				snprintf(cpu, sizeof cpu, "%s", c ? c + 2 : line);
-				cpu[strcspn(cpu, "\n")] = '\0';
-				break;
-			}
-		fclose(f);
-	}
+	char cpu[512];
+	bu_cpu_model(cpu, sizeof cpu);
 	printf("bench_traffic: CPU %s, 1 thread\n\n", cpu);
 	bench_sim();
 	dd_registry *reg = dd_registry_new();

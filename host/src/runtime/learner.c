@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daydream/checkpoint.h"
 #include "daydream/rng.h"
 #include "learner.h"
 
@@ -138,47 +139,6 @@ int dd_learner_update(dd_learner *l, dd_metrics *m, char *err, size_t err_size)
 	return 0;
 }
 
-/* A growable memory buffer behind a dd_writer. */
-typedef struct membuf {
-	unsigned char *data;
-	size_t len, cap;
-} membuf;
-
-static int mem_write(dd_writer *w, const void *data, size_t n)
-{
-	membuf *b = w->ctx;
-	if (n > SIZE_MAX / 2 - b->len)
-		return DD_ERR;
-	if (b->len + n > b->cap) {
-		size_t cap = b->cap ? b->cap : 4096;
-		while (cap < b->len + n)
-			cap *= 2;
-		unsigned char *p = realloc(b->data, cap);
-		if (!p)
-			return DD_ERR;
-		b->data = p;
-		b->cap = cap;
-	}
-	memcpy(b->data + b->len, data, n);
-	b->len += n;
-	return DD_OK;
-}
-
-typedef struct memsrc {
-	const unsigned char *data;
-} memsrc;
-
-static int mem_read(dd_reader *r, void *data, size_t n)
-{
-	memsrc *s = r->ctx;
-	if (n > r->remaining)
-		return DD_ERR;
-	memcpy(data, s->data, n);
-	s->data += n;
-	r->remaining -= n;
-	return DD_OK;
-}
-
 int dd_learner_save(dd_learner *l, void **blob, size_t *n, char *err,
                     size_t err_size)
 {
@@ -188,15 +148,16 @@ int dd_learner_save(dd_learner *l, void **blob, size_t *n, char *err,
 		snprintf(err, err_size, "%s: this learner cannot save its state (no save())", l->label);
 		return -1;
 	}
-	membuf b = {0};
-	dd_writer w = {.ctx = &b, .write = mem_write};
+	dd_membuf b = {0};
+	dd_writer w;
+	dd_membuf_writer(&w, &b);
 	l->host.error[0] = '\0';
 	if (l->plugin->learner.save(l->handle, &w) != DD_OK) {
-		free(b.data);
+		dd_membuf_free(&b);
 		dd_instance_error(&l->host, "save()", err, err_size);
 		return -1;
 	}
-	*blob = b.data ? (void *)b.data : malloc(1);
+	*blob = b.buf ? (void *)b.buf : malloc(1); /* the buffer is handed over */
 	*n = b.len;
 	return *blob ? 0 : -1;
 }
@@ -208,8 +169,9 @@ int dd_learner_load(dd_learner *l, const void *blob, size_t n, char *err,
 		snprintf(err, err_size, "%s: this learner cannot load a state (no load())", l->label);
 		return -1;
 	}
-	memsrc src = {blob};
-	dd_reader r = {.ctx = &src, .remaining = n, .read = mem_read};
+	dd_membuf src;
+	dd_reader r;
+	dd_membuf_reader(&r, &src, blob, n);
 	l->host.error[0] = '\0';
 	if (l->plugin->learner.load(l->handle, &r) != DD_OK) {
 		dd_instance_error(&l->host, "load()", err, err_size);
