@@ -420,10 +420,22 @@ static int load(void *learner, dd_reader *r)
 	return DD_OK;
 }
 
+/* ABI 1.1: the scenario's learning-rate schedule (learner:set{lr = ...}). */
+static int set(void *learner, const char *key, double value)
+{
+	lista *l = learner;
+	if (strcmp(key, "lr") != 0)
+		return l->host->error(l->host, "lista: no setting '%s' (settable: lr)", key);
+	if (!(value >= 0.0 && value <= 10.0))
+		return l->host->error(l->host, "lista: lr = %g is outside [0, 10]", value);
+	dd_optim_set_lr(l->opt, (float)value);
+	return DD_OK;
+}
+
 static const dd_learner_vtable vtable = {
 	.size = sizeof(dd_learner_vtable),
 	.create = create, .act = act, .observe = observe, .update = update, .io = io,
-	.encode = encode, .save = save, .load = load, .destroy = destroy,
+	.encode = encode, .save = save, .load = load, .destroy = destroy, .set = set,
 };
 
 static const dd_plugin lista_plugin = {

@@ -157,6 +157,39 @@ static void training_beats_fista(void **state)
 	plugin->learner->destroy(l2);
 }
 
+/* learner:set{lr = ...} (ABI 1.1) drives the learning rate: with lr 0 an
+** update leaves the encoder as it was; an unknown key or a value out of
+** bounds is refused with the settable keys named. */
+static void set_lr(void **state)
+{
+	(void)state;
+	if (!have_data)
+		skip();
+	kit_host h;
+	void *l = new_lista(&h, "2");
+	assert_non_null(l);
+	assert_non_null(plugin->learner->set);
+	const float *obs[1] = {eval_x()};
+	dd_transitions t = {.batch = EVAL + 250, .obs = obs};
+	assert_int_equal(plugin->learner->observe(l, &t), DD_OK);
+	static float za[32 * M], zb[32 * M];
+	assert_int_equal(plugin->learner->encode(l, 32, obs, za), DD_OK);
+	assert_int_equal(plugin->learner->set(l, "lr", 0.0), DD_OK);
+	dd_metrics m = {0};
+	assert_int_equal(plugin->learner->update(l, &m), DD_OK);
+	assert_int_equal(plugin->learner->encode(l, 32, obs, zb), DD_OK);
+	assert_memory_equal(za, zb, sizeof za);
+	assert_int_equal(plugin->learner->set(l, "lr", 0.001), DD_OK);
+	m.count = 0;
+	assert_int_equal(plugin->learner->update(l, &m), DD_OK);
+	assert_int_equal(plugin->learner->encode(l, 32, obs, zb), DD_OK);
+	assert_true(memcmp(za, zb, sizeof za) != 0);
+	assert_int_equal(plugin->learner->set(l, "momentum", 0.9), DD_ERR);
+	assert_non_null(strstr(h.error, "settable: lr"));
+	assert_int_equal(plugin->learner->set(l, "lr", -1.0), DD_ERR);
+	plugin->learner->destroy(l);
+}
+
 /* Without a dictionary, or with one of another size, create() says why. */
 static void dictionary_errors(void **state)
 {
@@ -179,6 +212,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(untrained_is_ista),
 		cmocka_unit_test(training_beats_fista),
+		cmocka_unit_test(set_lr),
 		cmocka_unit_test(dictionary_errors),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
