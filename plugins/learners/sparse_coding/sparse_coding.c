@@ -3,7 +3,8 @@
 ** dictionary W_d of unit-norm atoms learned so that each input y is
 ** explained by a sparse code, energy ||y - W_d z||^2 + lambda ||z||_1.
 ** Each update infers the codes of the samples observed since the last one
-** (FISTA or ISTA, lasso.c), then takes one projected gradient step on W_d.
+** (FISTA, ISTA or coordinate descent, lasso.c), then takes one projected
+** gradient step on W_d.
 ** encode() gives the codes of new inputs.
 */
 #include <math.h>
@@ -24,14 +25,15 @@ static const dd_param_spec params[] = {
 	 .doc = "atoms of the dictionary W_d (the code size)"},
 	{.name = "lambda", .type = DD_PARAM_FLOAT, .def = 1.0, .min = 0, .max = 1e6,
 	 .doc = "weight of ||z||_1 in ||y - W_d z||^2 + lambda ||z||_1"},
-	{.name = "method", .type = DD_PARAM_STRING, .def_str = "fista", .choices = "fista|ista",
-	 .doc = "inference: FISTA (Beck & Teboulle) or plain ISTA"},
+	{.name = "method", .type = DD_PARAM_STRING, .def_str = "fista", .choices = "fista|ista|cd",
+	 .doc = "inference: FISTA (Beck & Teboulle), plain ISTA, or coordinate descent with "
+	        "active-set Newton steps (exact minimum, fastest for inference on its own)"},
 	{.name = "iters", .type = DD_PARAM_INT, .def = 50, .min = 1, .max = 100000,
-	 .doc = "inference iterations at most during learning"},
+	 .doc = "inference iterations (cd: sweeps per sample) at most during learning"},
 	{.name = "encode_iters", .type = DD_PARAM_INT, .def = 1000, .min = 1, .max = 1000000,
-	 .doc = "inference iterations at most in encode()"},
+	 .doc = "inference iterations (cd: sweeps per sample) at most in encode()"},
 	{.name = "tol", .type = DD_PARAM_FLOAT, .def = 1e-5, .min = 0, .max = 1,
-	 .doc = "inference stops when no code moves by more than this in an iteration"},
+	 .doc = "inference stops when no code moves by more than this in an iteration (cd: a sweep)"},
 	{.name = "batch", .type = DD_PARAM_INT, .def = 256, .min = 1, .max = 1000000,
 	 .doc = "samples per update at most (the latest observed since the last update)"},
 	{.name = "init", .type = DD_PARAM_STRING, .def_str = "random", .choices = "random|data",
@@ -128,7 +130,8 @@ static void *create(const dd_params *p, dd_host *host, const dd_spaces *env)
 	s->encode_iters = dd_param_int(p, "encode_iters");
 	s->resample = dd_param_int(p, "resample");
 	s->tol = (float)dd_param_num(p, "tol");
-	s->method = strcmp(dd_param_str(p, "method"), "ista") == 0 ? LASSO_ISTA : LASSO_FISTA;
+	const char *method = dd_param_str(p, "method");
+	s->method = !strcmp(method, "ista") ? LASSO_ISTA : !strcmp(method, "cd") ? LASSO_CD : LASSO_FISTA;
 	s->init_data = strcmp(dd_param_str(p, "init"), "data") == 0;
 	s->export_dict = strdup(dd_param_str(p, "export_dictionary"));
 	s->export_png = strdup(dd_param_str(p, "export_png"));
@@ -158,7 +161,8 @@ static int observe(void *learner, const dd_transitions *t)
 	return DD_OK;
 }
 
-/* Codes of `rows` inputs Y into Z, from zero; returns the iterations used. */
+/* Codes of `rows` inputs Y into Z, from zero; returns the iterations used,
+** or -1 when coordinate descent's workspace could not be allocated. */
 static int infer(sc *s, const float *Y, int rows, float *Z, int iters)
 {
 	lasso_opts o = {.method = s->method, .max_iter = iters, .tol = s->tol};
@@ -179,6 +183,8 @@ static int update(void *learner, dd_metrics *metrics)
 		s->ready = 1;
 	}
 	int used = infer(s, Y, rows, s->Z, s->iters);
+	if (used < 0)
+		return s->host->error(s->host, "out of memory for inference on %d atoms (method=cd)", s->m);
 	double active = 0.0, l1 = 0.0;
 	for (size_t i = 0; i < (size_t)rows * (size_t)s->m; i++) {
 		active += s->Z[i] != 0.0f;
@@ -213,7 +219,8 @@ static int encode(void *learner, int batch, const float *const *obs, float *code
 	sc *s = learner;
 	if (!s->ready)
 		return s->host->error(s->host, "encode() before the dictionary was learned or loaded");
-	infer(s, obs[0], batch, code, s->encode_iters);
+	if (infer(s, obs[0], batch, code, s->encode_iters) < 0)
+		return s->host->error(s->host, "out of memory for inference on %d atoms (method=cd)", s->m);
 	return DD_OK;
 }
 
@@ -260,7 +267,7 @@ static const dd_plugin sparse_coding_plugin = {
 	.name = "sparse_coding",
 	.kind = DD_KIND_LEARNER,
 	.version = "1.0.0",
-	.summary = "sparse coding: a dictionary learned with ISTA/FISTA inference (Olshausen & Field)",
+	.summary = "sparse coding: a dictionary learned with ISTA/FISTA/CD inference (Olshausen & Field)",
 	.params = params,
 	.learner = &vtable,
 };
