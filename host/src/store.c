@@ -785,7 +785,9 @@ static int tx_commit(dd_store *s)
 }
 
 /* Runs one prepared write statement (already bound) in its own transaction,
-** after the buffered rows. *changes (may be NULL) gets the rows it changed. */
+** after the buffered rows. *changes (may be NULL) gets the rows it changed;
+** the row id of an INSERT is then sqlite3_last_insert_rowid(), which the
+** COMMIT leaves alone. */
 static int write_one(dd_store *s, sqlite3_stmt *st, const char *what,
                      int *changes)
 {
@@ -1225,19 +1227,9 @@ int dd_store_run_begin(dd_store *s, const char *name, const char *scenario,
 	else
 		sqlite3_bind_null(st, 7);
 	sqlite3_bind_double(st, 8, wall_now());
-	if (tx_begin(s)) {
-		sqlite3_reset(st);
+	if (write_one(s, st, "cannot add a run", NULL))
 		return -1;
-	}
-	int rc = run_stmt(st);
-	if (rc != SQLITE_DONE) {
-		fail_db(s, rc, "cannot add a run");
-		tx_abort(s);
-		return -1;
-	}
 	int64_t id = sqlite3_last_insert_rowid(s->db);
-	if (tx_commit(s))
-		return -1;
 	if (run_id)
 		*run_id = id;
 	return remember_run(s, id);
@@ -1564,22 +1556,10 @@ int dd_store_checkpoint_put(dd_store *s, int64_t run_id, const char *owner,
 	sqlite3_bind_int64(st, 5, dd_crc32(0, blob, n));
 	sqlite3_bind_double(st, 6, wall_now());
 	bind_blob(st, 7, blob, n);
-	if (tx_begin(s)) {
-		sqlite3_reset(st);
-		sqlite3_clear_bindings(st);
-		return -1;
-	}
-	int rc = run_stmt(st);
-	if (rc != SQLITE_DONE) {
-		fail_db(s, rc, "cannot write a checkpoint");
-		tx_abort(s);
-		return -1;
-	}
-	int64_t row = sqlite3_last_insert_rowid(s->db);
-	if (tx_commit(s))
+	if (write_one(s, st, "cannot write a checkpoint", NULL))
 		return -1;
 	if (id)
-		*id = row;
+		*id = sqlite3_last_insert_rowid(s->db);
 	return 0;
 }
 

@@ -60,6 +60,20 @@ static void fashion_free(fashion_set *tr, fashion_set *te)
 	free(te->y);
 }
 
+/* How many of n rows of 10 logits put their largest value on the label. */
+static int fashion_correct(const float *logits, const int *labels, int n)
+{
+	int right = 0;
+	for (int i = 0; i < n; i++) {
+		int best = 0;
+		for (int k = 1; k < 10; k++)
+			if (logits[i * 10 + k] > logits[i * 10 + best])
+				best = k;
+		right += best == labels[i];
+	}
+	return right;
+}
+
 /* Loads both subsets; 0, or -1 after printing why (the caller skips). */
 static int fashion_load(fashion_set *tr, int n_train, fashion_set *te, int n_test)
 {

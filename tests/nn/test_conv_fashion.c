@@ -57,13 +57,7 @@ static double accuracy(net *m, dd_graph *g, const data *d)
 		dd_tensor *lg = forward(m, g, d->x + (size_t)s * D, n);
 		if (!lg)
 			fail_msg("forward failed: %s", dd_graph_error(g));
-		for (int i = 0; i < n; i++) {
-			int best = 0;
-			for (int k = 1; k < K; k++)
-				if (lg->data[i * K + k] > lg->data[i * K + best])
-					best = k;
-			right += best == d->y[s + i];
-		}
+		right += fashion_correct(lg->data, d->y + s, n);
 	}
 	dd_graph_set_training(g, 1);
 	return (double)right / d->n;

@@ -45,13 +45,7 @@ static double accuracy(mlp *m, dd_graph *g, const data *d)
 		dd_graph_reset(g);
 		dd_tensor *lg = forward(m, g, d->x + (size_t)s * D, n, NULL);
 		assert_non_null(lg);
-		for (int i = 0; i < n; i++) {
-			int best = 0;
-			for (int k = 1; k < K; k++)
-				if (lg->data[i * K + k] > lg->data[i * K + best])
-					best = k;
-			right += best == d->y[s + i];
-		}
+		right += fashion_correct(lg->data, d->y + s, n);
 	}
 	dd_graph_set_training(g, 1);
 	return (double)right / d->n;

@@ -142,8 +142,10 @@ int dd_rollout(dd_vec_env *v, dd_learner *l, dd_run *run,
 			rc = -1;
 			break;
 		}
-		stats->seconds = dd_now() - t0;
-		dd_progress_show(run, stats, opts, 0);
+		if (run && run->progress) { /* no clock read per step when nobody watches */
+			stats->seconds = dd_now() - t0;
+			dd_progress_show(run, stats, opts, 0);
+		}
 	}
 	stats->seconds = dd_now() - t0;
 	dd_progress_show(run, stats, opts, 1);

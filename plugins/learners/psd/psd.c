@@ -306,9 +306,7 @@ static int load(void *learner, dd_reader *r)
 	dd_membuf_free(&backup);
 	if (rc != DD_OK)
 		return rc;
-	s->ready = 0;
-	for (size_t i = 0; i < s->W->size && !s->ready; i++)
-		s->ready = s->W->data[i] != 0.0f;
+	s->ready = dict_is_drawn(s->W->data, s->W->size);
 	lasso_refresh(&s->solver);
 	return DD_OK;
 }

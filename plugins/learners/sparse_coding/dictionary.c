@@ -227,3 +227,11 @@ int dict_save_png(const float *W, int m, int h, int w, int zoom, const char *pat
 	free(px);
 	return rc == DD_OK ? 0 : -1;
 }
+
+int dict_is_drawn(const float *W, size_t count)
+{
+	for (size_t i = 0; i < count; i++)
+		if (W[i] != 0.0f)
+			return 1;
+	return 0;
+}

@@ -15,6 +15,10 @@
 ** random unit vector drawn from rng. */
 void dict_normalize(float *W, int m, int n, dd_rng *rng);
 
+/* 1 when any of the count weights is non-zero: a dictionary has been drawn
+** or loaded (a learner's "ready" after load()). */
+int dict_is_drawn(const float *W, size_t count);
+
 /* Atoms from random rows of Y (batch x n) plus a little noise, normalised
 ** (rows repeat when batch < m). A Gaussian draw when batch is 0. */
 void dict_init(float *W, int m, int n, const float *Y, int batch, dd_rng *rng);

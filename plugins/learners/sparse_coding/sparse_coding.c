@@ -249,9 +249,7 @@ static int load(void *learner, dd_reader *r)
 	sc *s = learner;
 	if (dd_checkpoint_load(s->ps, s->opt, r) != DD_OK)
 		return s->host->error(s->host, "load: %s", dd_paramset_error(s->ps));
-	s->ready = 0;
-	for (size_t i = 0; i < s->W->size && !s->ready; i++)
-		s->ready = s->W->data[i] != 0.0f;
+	s->ready = dict_is_drawn(s->W->data, s->W->size);
 	lasso_refresh(&s->solver);
 	return DD_OK;
 }
