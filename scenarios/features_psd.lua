@@ -1,10 +1,10 @@
 -- features_psd.lua: Predictive Sparse Decomposition on Fashion-MNIST (or
 -- natural-image patches) with the `psd` learner: sparse coding whose codes
--- a fast shrinkage encoder learns to predict, both trained together without
--- labels. Logs the energy, the encoder's relative prediction error and the
--- active units per update; stores the decoder's atoms as a PNG grid and a
--- checkpoint. (tests/learners/sparse/test_psd.c feeds the encoder's codes
--- to a linear classifier; bench/bench_fista.c times it against FISTA.)
+-- a fast encoder (shrinkage, or the paper's g tanh) learns to predict, both
+-- trained together without labels. Prints the energy, the encoder's
+-- relative prediction error and the active units at each epoch; stores the
+-- decoder's atoms as a PNG grid and a checkpoint. (tests/learners/sparse/test_psd.c feeds the encoder's codes
+-- to a linear classifier; bench/bench_psd.c times it against FISTA.)
 --
 --   daydream run scenarios/features_psd.lua --set epochs=1
 --   daydream query "SELECT step, value FROM metrics WHERE run_id = 1 AND name = 'prediction_error'"
@@ -15,6 +15,11 @@ local cfg = dd.config{
   lambda = 0.5,              -- sparsity weight
   alpha = 1.0,               -- weight of ||z - F(y)||^2
   iters = 25,                -- FISTA iterations per update, started from F(y)
+  encoder = "shrink",        -- shrink: h_theta(W_e y + b) | tanh: g tanh(W_e y + b)
+  encoder_steps = 1,         -- Adam steps of the encoder per update
+  dict_lr = 0.01,            -- the dictionary's learning rate at the start,
+  dict_lr_final = 0.0,       -- and at the end (cosine decay)
+  chunk = 20,                -- updates between learning-rate changes
   images = 60000,            -- images per epoch (fashion_mnist's training set)
   epochs = 3,
   batch = 250,
@@ -26,18 +31,30 @@ local png = os.tmpname()
 local env <close> = dd.env("images", {source = cfg.source, normalize = "standardize",
                                       episode_length = 1000}, {num = cfg.num_envs})
 local psd <close> = dd.learner("psd", {atoms = cfg.atoms, lambda = cfg.lambda,
-  alpha = cfg.alpha, iters = cfg.iters, batch = cfg.batch, export_png = png}, env)
+  alpha = cfg.alpha, iters = cfg.iters, encoder = cfg.encoder,
+  encoder_steps = cfg.encoder_steps, dict_lr = cfg.dict_lr, batch = cfg.batch,
+  export_png = png}, env)
 
-local done = run:restore(psd) or 0
+-- The dictionary's learning rate decays (cosine) to dict_lr_final over the
+-- run, set every `chunk` updates: as the dictionary settles, the encoder,
+-- whose rate stays, catches up with it and predicts its codes better.
+local schedules = require "schedules"
 local per_epoch = cfg.images // cfg.batch
-while done < cfg.epochs * per_epoch do
-  local r = dd.rollout(env, psd, {steps = per_epoch * cfg.batch,
+local total = cfg.epochs * per_epoch
+local dict_lr = schedules.cosine(cfg.dict_lr, cfg.dict_lr_final, total)
+local done = run:restore(psd) or 0
+while done < total do
+  local n = math.min(cfg.chunk, per_epoch - done % per_epoch)
+  psd:set{dict_lr = dict_lr(done)}
+  local r = dd.rollout(env, psd, {steps = n * cfg.batch,
                                   update_every = cfg.batch // cfg.num_envs, log = false})
-  done = done + per_epoch
-  run:checkpoint(psd, done)  -- also writes the PNG
-  print(string.format("epoch %d: energy %.3f, prediction error %.3f, %.1f active of %d",
-                      done // per_epoch, r.metrics.energy, r.metrics.prediction_error,
-                      r.metrics.active, cfg.atoms))
+  done = done + n
+  if done % per_epoch == 0 then
+    run:checkpoint(psd, done)  -- also writes the PNG
+    print(string.format("epoch %d: energy %.3f, prediction error %.3f, %.1f active of %d",
+                        done // per_epoch, r.metrics.energy, r.metrics.prediction_error,
+                        r.metrics.active, cfg.atoms))
+  end
 end
 
 local f = assert(io.open(png, "rb"))

@@ -26,6 +26,18 @@ extern "C" {
 int dd_nn_set_threads(int n);
 int dd_nn_threads(void);
 
+/* Runs fn(ctx, part, parts) for every part in [0, parts) on the toolkit's
+** persistent threads (as many as dd_nn_threads, the caller's included) and
+** returns when all are done: for plugins' own kernels, so that they share
+** one pool with the toolkit's instead of starting threads of their own.
+** Parts are claimed in turn, so any thread may run any part (one part on
+** one thread at a time): a part that writes only its own outputs gives the
+** same result for any thread count. A part must not call dd_nn_parallel;
+** a call from a second program thread while a job runs (or with more than
+** 255 parts) runs its parts one after another on the caller. */
+typedef void (*dd_nn_part_fn)(void *ctx, int part, int parts);
+void dd_nn_parallel(dd_nn_part_fn fn, void *ctx, int parts);
+
 #ifdef __cplusplus
 }
 #endif

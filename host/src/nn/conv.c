@@ -1,17 +1,25 @@
 /* conv.c - conv2d and transposed conv2d, forward and backward side by side.
  * im2col turns a chunk of the batch into one column matrix so that each
- * layer is a few large cblas_sgemm calls rather than one small one per image. */
+ * layer is a few large matrix products (dd_sgemm, gemm.h) rather than one
+ * small one per image; where the AVX-512 kernel runs, im2col writes the
+ * columns straight into the panels it reads. The per-image passes (im2col,
+ * col2im, reshuffles) are spread over the toolkit's threads. */
 #include "conv.h"
 
-#include <cblas.h>
+#include <stdatomic.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "gemm.h"
+#include "nn_internal.h"
 
 /* Target number of im2col columns per sgemm. Deep layers have few output
  * pixels per image (3x14 in the traffic encoder); folding images until a
  * product has about this many columns keeps sgemm near its peak while the
- * column buffer stays a few MB instead of the whole batch's. */
-#define COLS_TARGET 3072
+ * column buffer stays a few MB instead of the whole batch's (1536 rather
+ * than 3072: col2im then reads it from cache, 3 % of the encoder's step). */
+#define COLS_TARGET 1536
 
 /* The geometry of one convolution in the direction conv2d computes it:
  * input [n][c][h][w] -> output [n][co][ho][wo], weight [co][c][kh][kw]. */
@@ -77,32 +85,130 @@ static void make_table(const geo *g, int32_t *idx)
             idx[oy * g->wo + ox] = oy * g->sh * wp + ox * g->sw;
 }
 
-/* Copies plane [h][w] into the interior of pad [h+2ph][w+2pw] whose border
- * is already zero. */
-static void pad_plane(const geo *g, const float *plane, float *pad)
+/* Every channel of img into its zero-padded plane, planes pad_floats apart,
+ * each float written once. */
+static void pad_image(const geo *g, const float *img, float *pad)
 {
-    int wp = g->w + 2 * g->pw;
-    for (int y = 0; y < g->h; y++)
-        memcpy(pad + (size_t)(y + g->ph) * wp + g->pw, plane + (size_t)y * g->w,
-               sizeof(float) * (size_t)g->w);
+    int wp = g->w + 2 * g->pw, hp = g->h + 2 * g->ph;
+    for (int ci = 0; ci < g->c; ci++, img += (size_t)g->h * g->w)
+        for (int y = 0; y < hp; y++, pad += wp) {
+            int iy = y - g->ph;
+            if (iy < 0 || iy >= g->h) {
+                memset(pad, 0, sizeof(float) * (size_t)wp);
+                continue;
+            }
+            memset(pad, 0, sizeof(float) * (size_t)g->pw);
+            memcpy(pad + g->pw, img + (size_t)iy * g->w, sizeof(float) * (size_t)g->w);
+            memset(pad + g->pw + g->w, 0, sizeof(float) * (size_t)g->pw);
+        }
 }
 
-/* Writes one image's patches into rows of col (row stride ld): row
+/* Where im2col puts the K x cols column matrix: in rows of stride ld for
+ * dd_sgemm, or straight in the panels dd_sgemm_panels reads, which spares
+ * the kernel a packing pass: the matrix as op(B) (forward: columns in
+ * panels of DD_GEMM_NR) or its transpose (weight gradient: rows in panels). */
+typedef enum layout { ROWS, COL_PANELS, ROW_PANELS } layout;
+
+typedef struct colmat {
+    float *p;
+    size_t ld, K;  /* columns in use, rows */
+    layout lay;
+} colmat;
+
+enum { NR = DD_GEMM_NR };
+
+/* The panel writers. Panels are used only where the AVX-512 kernel runs,
+ * so on x86-64 they gather 16 floats at a time with it: d[i] = base[ix[i]]
+ * for i < n, through a mask for the last < 16. */
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define PANEL_TARGET __attribute__((target("avx512f")))
+PANEL_TARGET static inline void gather_run(float *d, const float *base, const int32_t *ix,
+                                           size_t n)
+{
+    for (size_t i = 0; i < n; i += 16) {
+        __mmask16 m = n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1);
+        __m512i v = _mm512_maskz_loadu_epi32(m, ix + i);
+        _mm512_mask_storeu_ps(d + i, m,
+                              _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, v, base, 4));
+    }
+}
+#else
+#define PANEL_TARGET
+static inline void gather_run(float *d, const float *base, const int32_t *ix, size_t n)
+{
+    for (size_t i = 0; i < n; i++) d[i] = base[ix[i]];
+}
+#endif
+
+/* Row r of the column matrix at columns j0..j0+P-1: base[idx[p]]. */
+PANEL_TARGET static void col_panels_row(const colmat *cm, size_t r, size_t j0,
+                                        const float *base, const int32_t *idx, size_t P)
+{
+    for (size_t p = 0; p < P;) { /* runs that stay in one panel */
+        size_t j = j0 + p, o = j % NR, run = NR - o < P - p ? NR - o : P - p;
+        gather_run(cm->p + (j / NR) * cm->K * NR + r * NR + o, base, idx + p, run);
+        p += run;
+    }
+}
+
+/* Rows r0..r0+nr-1 (nr <= NR, one panel) at columns j0..j0+P-1: for pixel
+ * p, the nr taps pad[idx[p] + off[t]], NR consecutive floats. */
+PANEL_TARGET static void row_panel(const colmat *cm, size_t r0, size_t nr, size_t j0,
+                                   const float *pad, const int32_t *idx, const int32_t *off,
+                                   size_t P)
+{
+    float *d = cm->p + (r0 / NR) * cm->ld * NR + j0 * NR;
+    for (size_t p = 0; p < P; p++, d += NR) gather_run(d, pad + idx[p], off, nr);
+}
+
+/* Zeros the panels' padding past the matrix (columns past ld, or rows past
+ * K), which the kernel reads as part of its last panel. */
+static void pad_panels(const colmat *cm)
+{
+    if (cm->lay == COL_PANELS && cm->ld % NR) {
+        float *d = cm->p + (cm->ld / NR) * cm->K * NR + cm->ld % NR;
+        for (size_t r = 0; r < cm->K; r++)
+            memset(d + r * NR, 0, sizeof(float) * (NR - cm->ld % NR));
+    } else if (cm->lay == ROW_PANELS && cm->K % NR) {
+        float *d = cm->p + (cm->K / NR) * cm->ld * NR + cm->K % NR;
+        for (size_t j = 0; j < cm->ld; j++)
+            memset(d + j * NR, 0, sizeof(float) * (NR - cm->K % NR));
+    }
+}
+
+/* Writes image b's patches into columns b*P.. of the column matrix: row
  * (ci*kh + ky)*kw + kx holds, for every output pixel, the input value the
- * kernel tap (ky, kx) of channel ci sees there (zero in the padding). */
-static void im2col(const geo *g, const float *img, float *col, size_t ld,
+ * kernel tap (ky, kx) of channel ci sees there (zero in the padding). pad
+ * receives the whole image, padded, so that a panel of rows, whose taps
+ * span channels, is written one pixel (NR consecutive floats) at a time. */
+static void im2col(const geo *g, const float *img, const colmat *cm, size_t b,
                    float *pad, const int32_t *idx)
 {
+    size_t pf = pad_floats(g), taps = (size_t)g->kh * g->kw;
     int wp = g->w + 2 * g->pw;
-    memset(pad, 0, sizeof(float) * pad_floats(g));
-    for (int ci = 0; ci < g->c; ci++) {
-        pad_plane(g, img + (size_t)ci * g->h * g->w, pad);
-        for (int ky = 0; ky < g->kh; ky++)
-            for (int kx = 0; kx < g->kw; kx++) {
-                float *row = col + ((size_t)(ci * g->kh + ky) * g->kw + kx) * ld;
-                const float *base = pad + (size_t)ky * wp + kx;
-                for (size_t p = 0; p < g->P; p++) row[p] = base[idx[p]];
+    pad_image(g, img, pad);
+    if (cm->lay != ROW_PANELS) {
+        for (size_t r = 0; r < g->K; r++) {
+            size_t ci = r / taps, ky = r % taps / g->kw, kx = r % g->kw;
+            const float *base = pad + ci * pf + ky * wp + kx;
+            if (cm->lay == COL_PANELS) {
+                col_panels_row(cm, r, b * g->P, base, idx, g->P);
+            } else {
+                float *d = cm->p + r * cm->ld + b * g->P;
+                for (size_t p = 0; p < g->P; p++) d[p] = base[idx[p]];
             }
+        }
+        return;
+    }
+    int32_t off[NR];
+    for (size_t r0 = 0; r0 < g->K; r0 += NR) {
+        size_t nr = g->K - r0 < NR ? g->K - r0 : NR;
+        for (size_t t = 0; t < nr; t++) {
+            size_t r = r0 + t, ci = r / taps, ky = r % taps / g->kw, kx = r % g->kw;
+            off[t] = (int32_t)(ci * pf + ky * wp + kx);
+        }
+        row_panel(cm, r0, nr, b * g->P, pad, idx, off, g->P);
     }
 }
 
@@ -129,25 +235,42 @@ static void col2im_add(const geo *g, const float *col, size_t ld, float *img,
     }
 }
 
-/* Scratch layout: the column buffer (K rows of nb*P), a product buffer (co
- * rows of nb*P), one padded plane, and the offset table (P int32s, one
+/* Scratch layout: the column buffer (K rows of nb*P, or the panels of the
+ * same, rounded up to whole panels), a product buffer (co rows of nb*P),
+ * the padded planes of one image, and the offset table (P int32s, one
  * float-sized slot each). A chunk of one image needs no product buffer but
  * sizing for the general case keeps the contract simple. */
 typedef struct work { float *col, *prod, *pad; int32_t *idx; } work;
 
+/* Layers big enough for the panels to pay (and their padding to be
+ * small): a property of the geometry alone, so that the scratch size does
+ * not depend on the CPU. */
+static int panel_geo(const geo *g)
+{
+    return g->K >= NR && (size_t)g->nb * g->P >= 2 * NR;
+}
+
+static size_t round_nr(size_t n) { return (n + NR - 1) / NR * NR; }
+
+static size_t col_floats(const geo *g)
+{
+    size_t cols = (size_t)g->nb * g->P;
+    return panel_geo(g) ? round_nr(g->K) * round_nr(cols) : g->K * cols;
+}
+
 static size_t geo_scratch(const geo *g)
 {
     size_t cols = (size_t)g->nb * g->P;
-    return (g->K + (size_t)g->co) * cols + pad_floats(g) + g->P;
+    return col_floats(g) + (size_t)g->co * cols + (size_t)g->c * pad_floats(g) + g->P;
 }
 
 static work make_work(const geo *g, float *scratch)
 {
     work k;
     k.col = scratch;
-    k.prod = k.col + g->K * (size_t)g->nb * g->P;
+    k.prod = k.col + col_floats(g);
     k.pad = k.prod + (size_t)g->co * (size_t)g->nb * g->P;
-    k.idx = (int32_t *)(void *)(k.pad + pad_floats(g));
+    k.idx = (int32_t *)(void *)(k.pad + (size_t)g->c * pad_floats(g));
     make_table(g, k.idx);
     return k;
 }
@@ -158,33 +281,111 @@ size_t dd_conv2d_scratch_floats(const dd_conv2d_shape *s)
     return geo_scratch(&g);
 }
 
-/* NCHW images n0..n0+m-1 of x (ch channels of P pixels) -> the chunk matrix
- * [ch][m*P] that sgemm produces and consumes. */
-static void gather(const float *x, int ch, size_t P, int n0, int m, float *dst)
+/* NCHW image x (ch channels of P pixels) -> its columns of the chunk matrix
+ * (row stride ld) that sgemm produces and consumes. */
+static void gather(const float *x, int ch, size_t P, size_t ld, float *dst)
 {
-    size_t ld = (size_t)m * P;
-    for (int b = 0; b < m; b++) {
-        const float *src = x + (size_t)(n0 + b) * ch * P;
-        for (int c = 0; c < ch; c++)
-            memcpy(dst + c * ld + b * P, src + c * P, sizeof(float) * P);
-    }
+    for (int c = 0; c < ch; c++)
+        memcpy(dst + c * ld, x + c * P, sizeof(float) * P);
 }
 
 /* The inverse of gather, adding a per-channel bias; acc selects += over =. */
-static void scatter(const float *src, int ch, size_t P, int n0, int m,
-                    const float *bias, int acc, float *y)
+static void scatter(const float *src, int ch, size_t P, size_t ld, const float *bias,
+                    int acc, float *y)
 {
-    size_t ld = (size_t)m * P;
-    for (int b = 0; b < m; b++) {
-        float *dst = y + (size_t)(n0 + b) * ch * P;
-        for (int c = 0; c < ch; c++) {
-            const float *s = src + c * ld + b * P;
-            float *d = dst + c * P;
-            float bc = bias ? bias[c] : 0.0f;
-            if (acc) for (size_t p = 0; p < P; p++) d[p] += s[p] + bc;
-            else     for (size_t p = 0; p < P; p++) d[p] = s[p] + bc;
+    for (int c = 0; c < ch; c++) {
+        const float *s = src + c * ld;
+        float *d = y + c * P;
+        float bc = bias ? bias[c] : 0.0f;
+        if (acc) for (size_t p = 0; p < P; p++) d[p] += s[p] + bc;
+        else     for (size_t p = 0; p < P; p++) d[p] = s[p] + bc;
+    }
+}
+
+/* The per-image passes of a chunk of m images from n0, spread over the
+ * toolkit's threads: each image is one part's alone (its columns of the
+ * chunk matrix, its planes of x or y), the parts taking images in turn
+ * from a counter (a chunk of 3 images on 2 threads would otherwise wait for
+ * the one with 2). Part 0 pads planes in the scratch,
+ * the others in planes of their own, kept from call to call and grown to
+ * the largest layer once, so that a steady training step allocates
+ * nothing. */
+typedef enum pass { IM2COL, COL2IM, GATHER, SCATTER } pass;
+
+static float *part_pad[NN_MAX_PARTS];
+static size_t part_pad_floats[NN_MAX_PARTS];
+static atomic_flag part_pads_in_use = ATOMIC_FLAG_INIT;
+
+typedef struct chunk {
+    pass what;
+    const geo *g;
+    const work *k;
+    const colmat *cm;
+    int n0, m, acc;
+    const float *src, *bias;
+    float *dst;
+    atomic_int next;  /* the next image to take */
+} chunk;
+
+static void chunk_part(void *ctx, int part, int parts)
+{
+    (void)parts;
+    chunk *c = ctx;
+    const geo *g = c->g;
+    size_t ld = (size_t)c->m * g->P, in_img = (size_t)g->c * g->h * g->w;
+    size_t out_img = (size_t)g->co * g->P;
+    float *pad = part ? part_pad[part] : c->k->pad;
+    for (int b; (b = atomic_fetch_add(&c->next, 1)) < c->m;) {
+        switch (c->what) {
+        case IM2COL:
+            im2col(g, c->src + (size_t)(c->n0 + b) * in_img, c->cm, (size_t)b, pad,
+                   c->k->idx);
+            break;
+        case COL2IM:
+            col2im_add(g, c->src + b * g->P, ld, c->dst + (size_t)(c->n0 + b) * in_img, pad,
+                       c->k->idx);
+            break;
+        case GATHER:
+            gather(c->src + (size_t)(c->n0 + b) * out_img, g->co, g->P, ld, c->dst + b * g->P);
+            break;
+        case SCATTER:
+            scatter(c->src + b * g->P, g->co, g->P, ld, c->bias, c->acc,
+                    c->dst + (size_t)(c->n0 + b) * out_img);
+            break;
         }
     }
+}
+
+/* Gives parts 1..parts-1 room for a padded image of g; returns how many
+ * parts have one (part 0 uses the scratch's). */
+static int grow_pads(const geo *g, int parts)
+{
+    size_t need = (size_t)g->c * pad_floats(g);
+    for (int p = 1; p < parts; p++)
+        if (part_pad_floats[p] < need) {
+            float *grown = realloc(part_pad[p], need * sizeof(float));
+            if (!grown) return p;
+            part_pad[p] = grown;
+            part_pad_floats[p] = need;
+        }
+    return parts;
+}
+
+static void each_image(pass what, const geo *g, const work *k, int n0, int m,
+                       const float *src, float *dst, const float *bias, int acc,
+                       const colmat *cm)
+{
+    chunk c = {what, g, k, cm, n0, m, acc, src, bias, dst, 0};
+    int parts = nn_parts(), own = 0;
+    if (parts > m) parts = m;
+    if ((what == IM2COL || what == COL2IM) && parts > 1) {
+        /* another thread of the program may have the planes: then alone */
+        own = !atomic_flag_test_and_set(&part_pads_in_use);
+        parts = own ? grow_pads(g, parts) : 1;
+    }
+    dd_nn_parallel(chunk_part, &c, parts);
+    if (own) atomic_flag_clear(&part_pads_in_use);
+    if (cm) pad_panels(cm);
 }
 
 static void add_bias(float *y, const float *bias, int n, int ch, size_t P)
@@ -198,22 +399,39 @@ static void add_bias(float *y, const float *bias, int n, int ch, size_t P)
 
 /* dbias[c] += sum of dy over batch and pixels: eight float partial sums per
  * plane (a dependency chain of one accumulator is 4x slower), each plane's
- * total added in double so large batches do not lose low bits. */
-static void bias_grad(float *dbias, const float *dy, int n, int ch, size_t P)
+ * total added in double so large batches do not lose low bits; channels are
+ * spread over the toolkit's threads. */
+typedef struct bias_job {
+    float *dbias;
+    const float *dy;
+    int n, ch;
+    size_t P;
+} bias_job;
+
+/* Part p of parts: its share of the channels. */
+static void bias_part(void *ctx, int part, int parts)
 {
-    for (int c = 0; c < ch; c++) {
+    const bias_job *j = ctx;
+    for (int c = j->ch * part / parts; c < j->ch * (part + 1) / parts; c++) {
         double s = 0.0;
-        for (int b = 0; b < n; b++) {
-            const float *d = dy + ((size_t)b * ch + c) * P;
+        for (int b = 0; b < j->n; b++) {
+            const float *d = j->dy + ((size_t)b * j->ch + c) * j->P;
             float a[8] = {0, 0, 0, 0, 0, 0, 0, 0};
             size_t p = 0;
-            for (; p + 8 <= P; p += 8)
-                for (int j = 0; j < 8; j++) a[j] += d[p + j];
-            for (; p < P; p++) a[0] += d[p];
+            for (; p + 8 <= j->P; p += 8)
+                for (int k = 0; k < 8; k++) a[k] += d[p + k];
+            for (; p < j->P; p++) a[0] += d[p];
             s += (double)(((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7])));
         }
-        dbias[c] += (float)s;
+        j->dbias[c] += (float)s;
     }
+}
+
+static void bias_grad(float *dbias, const float *dy, int n, int ch, size_t P)
+{
+    bias_job j = {dbias, dy, n, ch, P};
+    int parts = nn_parts();
+    dd_nn_parallel(bias_part, &j, parts < ch ? parts : ch);
 }
 
 /* y (=, or += when acc) conv(x, w) + bias, in geometry g; y may be NULL.
@@ -224,36 +442,40 @@ static void conv_fwd(const geo *g, float *y, int acc, const float *x,
                      const float *w, const float *bias, float *dw,
                      const float *gy, float *scratch)
 {
-    size_t in_img = (size_t)g->c * g->h * g->w, out_img = (size_t)g->co * g->P;
+    size_t out_img = (size_t)g->co * g->P;
     work k = make_work(g, scratch);
     float *col = k.col, *prod = k.prod;
+    /* the columns go straight into the kernel's panels unless the weight
+     * gradient (the transposed convolution's backward) reads them too */
+    layout lay = !dw && panel_geo(g) && dd_sgemm_panels_ok() ? COL_PANELS : ROWS;
     for (int n0 = 0; n0 < g->n; n0 += g->nb) {
         int m = g->n - n0 < g->nb ? g->n - n0 : g->nb;
         size_t ld = (size_t)m * g->P;
-        for (int b = 0; b < m; b++)
-            im2col(g, x + (size_t)(n0 + b) * in_img, col + b * g->P, ld, k.pad, k.idx);
-        if (y && m == 1) {
+        colmat cm = {col, ld, g->K, lay};
+        each_image(IM2COL, g, &k, n0, m, x, NULL, NULL, 0, &cm);
+        if (y) {
             /* One image: sgemm writes NCHW directly, no reshuffle. */
-            float *yn = y + (size_t)n0 * out_img;
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->co, (int)ld,
-                        (int)g->K, 1.0f, w, (int)g->K, col, (int)ld,
-                        acc ? 1.0f : 0.0f, yn, (int)ld);
-            if (bias) add_bias(yn, bias, 1, g->co, g->P);
-        } else if (y) {
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->co, (int)ld,
-                        (int)g->K, 1.0f, w, (int)g->K, col, (int)ld, 0.0f, prod,
-                        (int)ld);
-            scatter(prod, g->co, g->P, n0, m, bias, acc, y);
+            float *c = m == 1 ? y + (size_t)n0 * out_img : prod;
+            float beta = m == 1 && acc ? 1.0f : 0.0f;
+            if (lay == COL_PANELS)
+                dd_sgemm_panels(CblasNoTrans, g->co, (int)ld, (int)g->K, 1.0f, w, (int)g->K,
+                                col, beta, c, (int)ld);
+            else
+                dd_sgemm(CblasNoTrans, CblasNoTrans, g->co, (int)ld, (int)g->K, 1.0f, w,
+                         (int)g->K, col, (int)ld, beta, c, (int)ld);
+            if (m > 1)
+                each_image(SCATTER, g, &k, n0, m, prod, y, bias, acc, NULL);
+            else if (bias)
+                add_bias(c, bias, 1, g->co, g->P);
         }
         if (dw) {
             const float *t = gy + (size_t)n0 * out_img;
             if (m > 1) {
-                gather(gy, g->co, g->P, n0, m, prod);
+                each_image(GATHER, g, &k, n0, m, gy, prod, NULL, 0, NULL);
                 t = prod;
             }
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g->co, (int)g->K,
-                        (int)ld, 1.0f, t, (int)ld, col, (int)ld, 1.0f, dw,
-                        (int)g->K);
+            dd_sgemm(CblasNoTrans, CblasTrans, g->co, (int)g->K, (int)ld, 1.0f, t, (int)ld,
+                     col, (int)ld, 1.0f, dw, (int)g->K);
         }
     }
 }
@@ -264,31 +486,33 @@ static void conv_fwd(const geo *g, float *y, int acc, const float *x,
 static void conv_bwd(const geo *g, float *dx, float *dw, const float *dy,
                      const float *x, const float *w, float *scratch)
 {
-    size_t in_img = (size_t)g->c * g->h * g->w, out_img = (size_t)g->co * g->P;
+    size_t out_img = (size_t)g->co * g->P;
     if (!dx && !dw) return;
     work k = make_work(g, scratch);
     float *col = k.col, *prod = k.prod;
+    layout lay = panel_geo(g) && dd_sgemm_panels_ok() ? ROW_PANELS : ROWS;
     for (int n0 = 0; n0 < g->n; n0 += g->nb) {
         int m = g->n - n0 < g->nb ? g->n - n0 : g->nb;
         size_t ld = (size_t)m * g->P;
         const float *t = dy + (size_t)n0 * out_img;
         if (m > 1) {
-            gather(dy, g->co, g->P, n0, m, prod);
+            each_image(GATHER, g, &k, n0, m, dy, prod, NULL, 0, NULL);
             t = prod;
         }
         if (dw) {
-            for (int b = 0; b < m; b++)
-                im2col(g, x + (size_t)(n0 + b) * in_img, col + b * g->P, ld, k.pad, k.idx);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g->co, (int)g->K,
-                        (int)ld, 1.0f, t, (int)ld, col, (int)ld, 1.0f, dw,
-                        (int)g->K);
+            colmat cm = {col, ld, g->K, lay};
+            each_image(IM2COL, g, &k, n0, m, x, NULL, NULL, 0, &cm);
+            if (lay == ROW_PANELS)
+                dd_sgemm_panels(CblasNoTrans, g->co, (int)g->K, (int)ld, 1.0f, t, (int)ld,
+                                col, 1.0f, dw, (int)g->K);
+            else
+                dd_sgemm(CblasNoTrans, CblasTrans, g->co, (int)g->K, (int)ld, 1.0f, t,
+                         (int)ld, col, (int)ld, 1.0f, dw, (int)g->K);
         }
         if (dx) {
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)g->K, (int)ld,
-                        g->co, 1.0f, w, (int)g->K, t, (int)ld, 0.0f, col, (int)ld);
-            for (int b = 0; b < m; b++)
-                col2im_add(g, col + b * g->P, ld, dx + (size_t)(n0 + b) * in_img, k.pad,
-                           k.idx);
+            dd_sgemm(CblasTrans, CblasNoTrans, (int)g->K, (int)ld, g->co, 1.0f, w, (int)g->K,
+                     t, (int)ld, 0.0f, col, (int)ld);
+            each_image(COL2IM, g, &k, n0, m, col, dx, NULL, 0, NULL);
         }
     }
 }

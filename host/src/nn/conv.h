@@ -1,6 +1,7 @@
 /* conv.h - 2-D convolution and transposed convolution on raw float arrays.
  * Forward/backward pairs in the manner of llm.c: NCHW float32 contiguous,
- * im2col + cblas_sgemm with the batch folded into the matrix product. */
+ * im2col + sgemm (dd_sgemm, gemm.h) with the batch folded into the matrix
+ * product, on the toolkit's threads (dd_nn_set_threads). */
 #ifndef DD_NN_CONV_H
 #define DD_NN_CONV_H
 
@@ -17,7 +18,10 @@
  *   work is skipped (a frozen network pays nothing for dweight/dbias).
  * - bias may be NULL (no bias).
  * - scratch holds at least *_scratch_floats(shape) floats; it is clobbered.
- *   Kernels never allocate, print or abort. Shapes must pass *_check(). */
+ *   Kernels never print or abort, and allocate only on first use: the
+ *   matrix product's packing buffers and each worker thread's padded image,
+ *   grown to the largest layer once and kept (a steady step allocates
+ *   nothing). Shapes must pass *_check(). */
 
 typedef struct dd_conv2d_shape {
     int n;            /* batch size */
@@ -38,7 +42,7 @@ int dd_conv2d_out_w(const dd_conv2d_shape *s);
 
 /* Floats of scratch that forward and backward need: im2col columns for a
  * chunk of the batch (a few MB at most for big batches), one product buffer
- * of the same width, a zero-padded input plane and an offset table. */
+ * of the same width, a zero-padded input image and an offset table. */
 size_t dd_conv2d_scratch_floats(const dd_conv2d_shape *s);
 
 /* out[n][c_out][h_out][w_out] = conv(in, weight) + bias.

@@ -1,11 +1,11 @@
 /*
-** linear.c -- matrix products on OpenBLAS: matmul and the affine layer.
+** linear.c -- matrix products (dd_sgemm, gemm.h): matmul and the affine layer.
 **
 ** Row-major throughout; weights are (out, in) as in PyTorch, so y = x W^T + b
 ** is one sgemm with W transposed, and backward is two more, each skipped
 ** when nobody wants that gradient (a frozen net costs no dW work).
 */
-#include <cblas.h>
+#include "gemm.h"
 
 #include "nn_internal.h"
 
@@ -15,11 +15,11 @@ static int matmul_backward(dd_graph *g, const dd_node *n)
 	dd_tensor *a = n->in[0], *b = n->in[1], *y = n->out;
 	int M = a->dims[0], K = a->dims[1], N = b->dims[1];
 	if (a->grad) /* da += dy b^T */
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, K, N, 1.0f,
-		            y->grad, N, b->data, N, 1.0f, a->grad, K);
+		dd_sgemm(CblasNoTrans, CblasTrans, M, K, N, 1.0f,
+		         y->grad, N, b->data, N, 1.0f, a->grad, K);
 	if (b->grad) /* db += a^T dy */
-		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, N, M, 1.0f,
-		            a->data, K, y->grad, N, 1.0f, b->grad, N);
+		dd_sgemm(CblasTrans, CblasNoTrans, K, N, M, 1.0f,
+		         a->data, K, y->grad, N, 1.0f, b->grad, N);
 	return DD_OK;
 }
 
@@ -33,8 +33,8 @@ dd_tensor *dd_matmul(dd_graph *g, dd_tensor *a, dd_tensor *b)
 	dd_tensor *ins[2] = {a, b};
 	dd_tensor *y = dd_graph_tensor(g, 2, (int[]){M, N}, dd_any_grad(ins, 2));
 	NN_NEED(y);
-	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.0f,
-	            a->data, K, b->data, N, 0.0f, y->data, N);
+	dd_sgemm(CblasNoTrans, CblasNoTrans, M, N, K, 1.0f,
+	         a->data, K, b->data, N, 0.0f, y->data, N);
 	return nn_record(g, matmul_backward, y, ins, 2, NULL);
 }
 
@@ -45,11 +45,11 @@ static int linear_backward(dd_graph *g, const dd_node *n)
 	int O = w->dims[0], IN = w->dims[1];
 	int R = (int)(x->size / (size_t)IN);
 	if (x->grad) /* dx += dy W */
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, R, IN, O, 1.0f,
-		            y->grad, O, w->data, IN, 1.0f, x->grad, IN);
+		dd_sgemm(CblasNoTrans, CblasNoTrans, R, IN, O, 1.0f,
+		         y->grad, O, w->data, IN, 1.0f, x->grad, IN);
 	if (w->grad) /* dW += dy^T x */
-		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, O, IN, R, 1.0f,
-		            y->grad, O, x->data, IN, 1.0f, w->grad, IN);
+		dd_sgemm(CblasTrans, CblasNoTrans, O, IN, R, 1.0f,
+		         y->grad, O, x->data, IN, 1.0f, w->grad, IN);
 	if (b && b->grad)
 		for (int r = 0; r < R; r++) {
 			const float *dy = y->grad + (size_t)r * O;
@@ -85,7 +85,7 @@ dd_tensor *dd_linear(dd_graph *g, dd_tensor *x, dd_tensor *w, dd_tensor *b)
 				y->data[(size_t)r * O + o] = b->data[o];
 		beta = 1.0f;
 	}
-	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, R, O, IN, 1.0f,
-	            x->data, IN, w->data, IN, beta, y->data, O);
+	dd_sgemm(CblasNoTrans, CblasTrans, R, O, IN, 1.0f,
+	         x->data, IN, w->data, IN, beta, y->data, O);
 	return nn_record(g, linear_backward, y, ins, 3, NULL);
 }

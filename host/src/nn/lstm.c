@@ -3,9 +3,10 @@
  * gate nonlinearities are a single pass over [B][4H]. */
 #include "lstm.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <string.h>
+
+#include "gemm.h"
 
 /* (cblas.h pulls in complex.h, whose macro I rules out the obvious names
  * B, I, H, G for the sizes: hence nb, ni, nh, ng.) */
@@ -35,8 +36,8 @@ void dd_lstm_forward(const dd_lstm_shape *s, float *h, float *c, float *saved,
     int nb = s->batch, ni = s->n_in, ng = 4 * s->n_hidden;
     /* Pre-activations straight into the saved buffer, then activated in
      * place: backward only needs the activated values. */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nb, ng, ni, 1.0f, x, ni,
-                w_ih, ni, 0.0f, saved, ng);
+    dd_sgemm(CblasNoTrans, CblasTrans, nb, ng, ni, 1.0f, x, ni,
+             w_ih, ni, 0.0f, saved, ng);
     dd_lstm_forward_pre(s, h, c, saved, saved, h_prev, c_prev, w_hh, b_ih, b_hh);
 }
 
@@ -47,8 +48,8 @@ void dd_lstm_forward_pre(const dd_lstm_shape *s, float *h, float *c, float *save
     int nb = s->batch, nh = s->n_hidden, ng = 4 * nh;
     float *gates = saved, *tc = saved + (size_t)nb * ng;
     if (h_prev)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nb, ng, nh, 1.0f, h_prev,
-                    nh, w_hh, nh, 1.0f, pre, ng);
+        dd_sgemm(CblasNoTrans, CblasTrans, nb, ng, nh, 1.0f, h_prev,
+                 nh, w_hh, nh, 1.0f, pre, ng);
     for (int b = 0; b < nb; b++) {
         const float *p = pre + (size_t)b * ng;
         float *a = gates + (size_t)b * ng;
@@ -102,8 +103,8 @@ void dd_lstm_backward(const dd_lstm_shape *s, float *dx, float *dh_prev,
         }
     }
     if (dh_prev)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nb, nh, ng, 1.0f, da, ng,
-                    w_hh, nh, 1.0f, dh_prev, nh);
+        dd_sgemm(CblasNoTrans, CblasNoTrans, nb, nh, ng, 1.0f, da, ng,
+                 w_hh, nh, 1.0f, dh_prev, nh);
     dd_lstm_backward_steps(s, 1, dx, dw_ih, dw_hh, db_ih, db_hh, da, x, h_prev, w_ih);
 }
 
@@ -114,14 +115,14 @@ void dd_lstm_backward_steps(const dd_lstm_shape *s, int steps, float *dx,
 {
     int rows = steps * s->batch, ni = s->n_in, nh = s->n_hidden, ng = 4 * nh;
     if (dx)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, ni, ng, 1.0f, da, ng,
-                    w_ih, ni, 1.0f, dx, ni);
+        dd_sgemm(CblasNoTrans, CblasNoTrans, rows, ni, ng, 1.0f, da, ng,
+                 w_ih, ni, 1.0f, dx, ni);
     if (dw_ih)
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, ng, ni, rows, 1.0f, da, ng,
-                    x, ni, 1.0f, dw_ih, ni);
+        dd_sgemm(CblasTrans, CblasNoTrans, ng, ni, rows, 1.0f, da, ng,
+                 x, ni, 1.0f, dw_ih, ni);
     if (dw_hh && h_prev)
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, ng, nh, rows, 1.0f, da, ng,
-                    h_prev, nh, 1.0f, dw_hh, nh);
+        dd_sgemm(CblasTrans, CblasNoTrans, ng, nh, rows, 1.0f, da, ng,
+                 h_prev, nh, 1.0f, dw_hh, nh);
     /* Row by row: a column walk with stride 4H would miss the cache. */
     float *db[2] = {db_ih, db_hh};
     for (int q = 0; q < 2; q++)

@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "daydream/graph.h"
+#include "daydream/nn.h"
 #include "daydream/ops.h"
 
 /* Returns NULL from an op when an input is missing: an earlier op failed
@@ -55,5 +56,11 @@ static inline dd_tensor *nn_record(dd_graph *g, dd_backward_fn fn, dd_tensor *ou
 {
 	return dd_graph_record(g, fn, out, ins, n, saved) == DD_OK ? out : NULL;
 }
+
+/* The toolkit's kernels split their work into nn_parts() parts (the
+** thread count of dd_nn_set_threads capped at NN_MAX_PARTS, the number of
+** per-thread buffers they keep) and run them with dd_nn_parallel (nn.h). */
+#define NN_MAX_PARTS 8
+int nn_parts(void);
 
 #endif

@@ -5,9 +5,9 @@
 ** sgemm and whose backward batches every step's input and weight gradients
 ** into single sgemms (dd_lstm_backward_steps).
 */
-#include <cblas.h>
 #include <string.h>
 
+#include "gemm.h"
 #include "lstm.h"
 #include "nn_internal.h"
 
@@ -232,9 +232,9 @@ dd_tensor *dd_lstm(dd_graph *g, dd_tensor *x, const dd_lstm_state *init,
 	** gradients' buffer, which backward overwrites, when there is one. */
 	float *pre = want ? sv->da : dd_graph_alloc(g, (size_t)T * 4 * bh * sizeof(float));
 	NN_NEED(pre);
-	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T * s.batch, 4 * s.n_hidden,
-	            s.n_in, 1.0f, x->data, s.n_in, w->w_ih->data, s.n_in, 0.0f, pre,
-	            4 * s.n_hidden);
+	dd_sgemm(CblasNoTrans, CblasTrans, T * s.batch, 4 * s.n_hidden,
+	         s.n_in, 1.0f, x->data, s.n_in, w->w_ih->data, s.n_in, 0.0f, pre,
+	         4 * s.n_hidden);
 	float *Y = y->data;
 	if (init)
 		memcpy(Y, init->h->data, bh * sizeof(float));

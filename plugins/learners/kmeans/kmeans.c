@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include <daydream/checkpoint.h>
+#include <daydream/nn.h>
 
 #include "kmeans.h"
 
@@ -35,6 +36,8 @@ static const dd_param_spec params[] = {
 	 .doc = "encode: one-hot nearest centre, squared distances, or Coates' triangle max(0, mean(r) - r_j)"},
 	{.name = "label", .type = DD_PARAM_STRING, .def_str = "label",
 	 .doc = "info stat holding each sample's class, for the purity metric (none if the env lacks it)"},
+	{.name = "threads", .type = DD_PARAM_INT, .def = 0, .min = 0, .max = KM_MAX_THREADS,
+	 .doc = "lloyd: parts of an iteration, run on the toolkit's threads (0: one per thread); the result is the same for any count"},
 	{.name = "filters_png", .type = DD_PARAM_STRING, .def_str = "",
 	 .doc = "if set, each update() writes the centres as a PNG grid to this file"},
 	{.name = NULL},
@@ -47,8 +50,9 @@ static void destroy(void *learner)
 		return;
 	dd_paramset_free(km->ps);
 	free(km->counts), free(km->mem), free(km->labels), free(km->xnorm), free(km->assign);
-	free(km->upper), free(km->lower), free(km->old_centres), free(km->delta), free(km->half_gap);
-	free(km->gather), free(km->gather_idx), free(km->sums), free(km->sizes), free(km->scratch), free(km->cnorm);
+	free(km->upper), free(km->lmin), free(km->lower), free(km->drift), free(km->half), free(km->half_gap);
+	free(km->old_centres), free(km->moved), free(km->moved_from), free(km->sums), free(km->sizes);
+	free(km->scratch), free(km->cnorm), free(km->cand), free(km->cand_dist);
 	free(km->png);
 	free(km);
 }
@@ -73,19 +77,25 @@ static int declare(kmeans *km)
 	km->xnorm = malloc(sizeof(double) * cap);
 	km->assign = malloc(sizeof(int) * cap);
 	km->upper = malloc(sizeof(float) * cap);
-	km->lower = malloc(sizeof(float) * cap);
-	km->old_centres = malloc(sizeof(float) * (size_t)k * (size_t)d);
-	km->delta = malloc(sizeof(double) * (size_t)k);
+	km->lmin = malloc(sizeof(float) * cap);
+	km->drift = calloc((size_t)k, sizeof(double));
 	km->half_gap = malloc(sizeof(double) * (size_t)k);
-	km->gather = malloc(sizeof(float) * KM_BLOCK * (size_t)d);
-	km->gather_idx = malloc(sizeof(int) * KM_BLOCK);
+	km->old_centres = malloc(sizeof(float) * (size_t)k * (size_t)d);
+	km->moved = malloc(sizeof(int) * cap);
+	km->moved_from = malloc(sizeof(int) * cap);
+	km->cand = malloc(sizeof(int) * (size_t)km->threads * (size_t)k);
+	km->cand_dist = malloc(sizeof(double) * (size_t)km->threads * (size_t)k);
+	int elkan = !km->minibatch && k <= KM_ELKAN_K && cap * (size_t)k <= KM_ELKAN_FLOATS;
+	km->lower = elkan ? malloc(sizeof(float) * cap * (size_t)k) : NULL;
+	km->half = elkan ? malloc(sizeof(float) * (size_t)k * (size_t)k) : NULL;
 	km->sums = malloc(sizeof(double) * (size_t)k * (size_t)d);
 	km->sizes = malloc(sizeof(double) * (size_t)k);
 	km->scratch = malloc(sizeof(float) * KM_BLOCK * (size_t)k);
-	km->cnorm = malloc(sizeof(float) * (size_t)k);
-	return km->counts && km->mem && km->labels && km->xnorm && km->assign && km->upper && km->lower &&
-	       km->old_centres && km->delta && km->half_gap && km->gather && km->gather_idx && km->sums &&
-	       km->sizes && km->scratch && km->cnorm ? DD_OK : DD_ERR;
+	km->cnorm = malloc(sizeof(double) * (size_t)k);
+	return km->counts && km->mem && km->labels && km->xnorm && km->assign && km->upper && km->lmin &&
+	       km->drift && km->half_gap && km->old_centres && km->moved && km->moved_from &&
+	       (km->lower || !elkan) && (km->half || !elkan) && km->sums && km->sizes && km->scratch &&
+	       km->cnorm && km->cand && km->cand_dist ? DD_OK : DD_ERR;
 }
 
 static void *create(const dd_params *params, dd_host *host, const dd_spaces *env)
@@ -108,6 +118,13 @@ static void *create(const dd_params *params, dd_host *host, const dd_spaces *env
 	km->iterations = dd_param_int(params, "iterations");
 	km->chunk = dd_param_int(params, "batch_size");
 	km->cap = dd_param_int(params, "memory");
+	km->threads = dd_param_int(params, "threads");
+	if (km->threads == 0)
+		km->threads = dd_nn_threads();
+	if (km->threads > KM_MAX_THREADS)
+		km->threads = KM_MAX_THREADS;
+	if (km->threads < 1)
+		km->threads = 1;
 	const char *code = dd_param_str(params, "code");
 	km->code = strcmp(code, "distances") == 0 ? 1 : strcmp(code, "triangle") == 0 ? 2 : 0;
 	km->label_index = feat_info_index(env, dd_param_str(params, "label"));
@@ -271,9 +288,7 @@ static int encode(void *learner, int batch, const float *const *obs, float *code
 	if (!km->initialised)
 		return km->host->error(km->host, "encode before the centres exist: observe at least k = %d "
 		                       "samples and call update() first", km->k);
-	for (int j = 0; j < k; j++)
-		km->cnorm[j] = cblas_sdot(d, km->centres->data + (size_t)j * (size_t)d, 1,
-		                          km->centres->data + (size_t)j * (size_t)d, 1);
+	km_norms(km);
 	for (int r0 = 0; r0 < batch; r0 += KM_BLOCK) {
 		int nb = batch - r0 < KM_BLOCK ? batch - r0 : KM_BLOCK;
 		encode_block(km, obs[0] + (size_t)r0 * (size_t)d, nb, code + (size_t)r0 * (size_t)k);

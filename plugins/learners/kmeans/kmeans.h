@@ -1,7 +1,7 @@
 /*
 ** kmeans.h -- the state of the `kmeans` learner, shared by the plugin glue
 ** (kmeans.c) and the algorithms (kmeans_fit.c: k-means++, Lloyd, mini-batch,
-** purity).
+** purity; kmeans_bounds.c: the bounded, threaded assignment step).
 */
 #ifndef DD_KMEANS_H
 #define DD_KMEANS_H
@@ -12,7 +12,14 @@
 
 #include "feature_kit.h"
 
+/* The most parts a bounded pass is split into (the `threads` setting). */
+#define KM_MAX_THREADS 64
+
 #define KM_BLOCK 256 /* samples per sgemm of a pass: a block stays in cache */
+/* Elkan's bounds, k per sample, are kept while they take at most this many
+** floats (and k is at most KM_ELKAN_K: the half distances are k x k). */
+#define KM_ELKAN_FLOATS ((size_t)1 << 25)
+#define KM_ELKAN_K 1024
 
 /* Scalars of the "state" tensor (doubles as hi/lo float pairs, the rng as
 ** four 16-bit floats per word). */
@@ -51,16 +58,28 @@ typedef struct kmeans {
 	float *labels;            /* cap: the class, or -1 */
 	double *xnorm;            /* cap: squared norms (recomputed on load) */
 	int *assign;              /* cap: cluster of each sample, -1 if unknown */
-	/* Hamerly's bounds (valid after a full pass over the memory, kept
-	** through Lloyd's iterations): upper >= |x - c_assign|, lower <= the
-	** distance to every other centre. A sample whose upper bound is below
-	** both its lower bound and half the gap from its centre to the next
-	** cannot change cluster and costs nothing in that iteration. */
-	float *upper, *lower;     /* cap; valid with pass_valid */
+	/* Bounds that let a pass skip samples (Hamerly 2010, and Elkan 2003's
+	** one per centre when they fit): upper >= |x - c_assign|, lmin <= the
+	** distance to every other centre, lower[i k + j] <= |x_i - c_j|. They
+	** are stored against how far the centres have moved since the bounds
+	** were set (drift[j] for centre j, drift_max for the largest move of
+	** each iteration, summed), so a centre's move loosens every bound at
+	** once at no cost: the bound now is upper + drift[a], lmin - drift_max,
+	** lower - drift[j]. Valid with pass_valid. */
+	float *upper, *lmin;      /* cap */
+	float *lower;             /* cap x k, or NULL: only Hamerly's bounds */
+	double *drift;            /* k */
+	double drift_max;
+	float *half;              /* k x k with lower: half the distance between two centres */
+	double *half_gap;         /* k: half the distance to the nearest other centre */
 	float *old_centres;       /* k x d: the centres before a move */
-	double *delta, *half_gap; /* k: how far each centre moved; half the gap to its nearest */
-	float *gather;            /* KM_BLOCK x d: the samples a bounded pass must look at */
-	int *gather_idx;          /* KM_BLOCK */
+	double *cnorm;            /* k: |c|^2 of the centres */
+	double cnmax;             /* the largest */
+	int threads;              /* parts of a bounded pass, run on the toolkit's threads */
+	int *moved, *moved_from;  /* cap: samples that changed cluster in a pass, by row */
+	int n_moved[KM_MAX_THREADS]; /* how many each thread's rows hold */
+	int *cand;                /* threads x k: the centres a sample is measured against */
+	double *cand_dist;        /* threads x k: its squared distances to them */
 
 	/* What the last pass over the memory found for the current centres:
 	** valid until the centres or the memory change. */
@@ -71,17 +90,31 @@ typedef struct kmeans {
 	long changed;             /* samples that changed cluster in that pass */
 
 	float *scratch;           /* KM_BLOCK x k dot products */
-	float *cnorm;             /* k */
 } kmeans;
 
-/* Assigns samples x (n x d, squared norms xn or NULL) to the nearest of
+/* Assigns samples x (n x d) to the nearest of
 ** the current centres, keeping a sample's cluster in assign[] (-1: none)
 ** unless another centre is strictly nearer in exact arithmetic (so the
 ** objective can never rise through rounding). Fills sums and sizes of the
-** members (when not NULL) and Hamerly's bounds upper/lower (when not NULL;
-** needs xn). Returns the number of samples whose cluster changed. */
-long km_pass(kmeans *km, const float *x, const double *xn, int n, int *assign, float *upper,
-             float *lower, double *sums, double *sizes);
+** members (when not NULL) and, with bounds (x is then the memory), sets
+** the bounds afresh. Returns the number of samples whose cluster changed. */
+long km_pass(kmeans *km, const float *x, int n, int *assign, int bounds, double *sums, double *sizes);
+
+/* One assignment step after the centres moved from old_centres: as
+** Lloyd's, skipping by the bounds the samples that provably stay, on
+** km->threads threads with the same result for any count. Moves the
+** members' sums of the samples that change cluster; returns their number. */
+long km_bounded_pass(kmeans *km);
+
+/* |x - c|^2 in double: the referee when two centres are nearly tied. */
+double km_exact_dist(const float *x, const float *c, int d);
+
+/* The |c|^2 of the centres into cnorm and cnmax. */
+void km_norms(kmeans *km);
+
+/* How much |x|^2 + |c|^2 - 2 x.c may err in float for a sample of squared
+** norm xn: every bound is widened by it, so none is too tight. */
+double km_margin(const kmeans *km, double xn);
 
 /* Places the k centres from the memory: k-means++ (greedy, 2 + ln k trials
 ** per centre, as scikit-learn) or the first k samples. Needs stored >= k. */

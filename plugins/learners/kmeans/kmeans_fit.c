@@ -1,9 +1,11 @@
 /*
-** kmeans_fit.c -- the algorithms of the `kmeans` learner: the assignment
-** pass (distances by sgemm, a block of samples at a time, with the members'
-** sums gathered while the block is in cache), k-means++ seeding, Lloyd's
-** iterations with empty clusters re-seeded, Sculley's mini-batch step, and
-** the purity of the clusters against the data's labels.
+** kmeans_fit.c -- the algorithms of the `kmeans` learner: the full
+** assignment pass (distances by sgemm, a block of samples at a time, with
+** the members' sums gathered while the block is in cache; it also sets the
+** bounds), k-means++ seeding, Lloyd's iterations with empty clusters
+** re-seeded (their bounded assignment step is kmeans_bounds.c), Sculley's
+** mini-batch step, and the purity of the clusters against the data's
+** labels.
 */
 #include <cblas.h>
 #include <math.h>
@@ -12,8 +14,7 @@
 
 #include "kmeans.h"
 
-/* |x - c|^2 in double: the referee when two centres are nearly tied. */
-static double exact_dist(const float *x, const float *c, int d)
+double km_exact_dist(const float *x, const float *c, int d)
 {
 	double s = 0;
 	for (int j = 0; j < d; j++) {
@@ -23,46 +24,60 @@ static double exact_dist(const float *x, const float *c, int d)
 	return s;
 }
 
-/* The nearest centre and the two smallest values of |c|^2 - 2 x.c. */
-static int nearest_two(const float *gi, const float *cn, int k, float *v1, float *v2)
+/* The nearest centre by |c|^2 - 2 x.c. */
+static int nearest(const float *gi, const double *cn, int k)
 {
 	int best = 0;
-	float b1 = cn[0] - 2 * gi[0], b2 = INFINITY;
+	double b = cn[0] - 2.0 * gi[0];
 	for (int j = 1; j < k; j++) {
-		float v = cn[j] - 2 * gi[j];
-		if (v < b1)
-			b2 = b1, b1 = v, best = j;
-		else if (v < b2)
-			b2 = v;
+		double v = cn[j] - 2.0 * gi[j];
+		if (v < b)
+			b = v, best = j;
 	}
-	*v1 = b1;
-	*v2 = b2;
 	return best;
 }
 
-/* Hamerly's bounds of a sample assigned to a, from its dot products: the
-** distance to a, and to the nearest other centre. The margin covers the
+/* Fresh bounds of sample i assigned to a, from its dot products gi (the
+** drifts are zero: the pass starts them again). The margin covers the
 ** float rounding of |x|^2 + |c|^2 - 2 x.c, so a bound is never too tight. */
-static void set_bounds(kmeans *km, double xn, const float *gi, int a, int best, float v1, float v2,
-                       float cnmax, float *upper, float *lower)
+static void set_bounds(kmeans *km, int i, const float *gi, int a)
 {
-	double e = 4e-6 * (xn + cnmax);
-	double da = xn + km->cnorm[a] - 2.0 * gi[a];
-	double other = xn + (a == best ? v2 : v1);
-	*upper = (float)(sqrt(fmax(da, 0.0) + e) * (1 + 1e-6));
-	*lower = (float)(sqrt(fmax(other - e, 0.0)) * (1 - 1e-6));
+	int k = km->k;
+	double xn = km->xnorm[i], e = km_margin(km, xn), lm = INFINITY;
+	float *lb = km->lower ? km->lower + (size_t)i * (size_t)k : NULL;
+	for (int j = 0; j < k; j++) {
+		double d2 = xn + km->cnorm[j] - 2.0 * gi[j];
+		if (j == a)
+			km->upper[i] = (float)(sqrt(fmax(d2, 0.0) + e) * (1 + 1e-6));
+		double l = sqrt(fmax(d2 - e, 0.0)) * (1 - 1e-6);
+		if (lb)
+			lb[j] = (float)l;
+		if (j != a)
+			lm = fmin(lm, l);
+	}
+	km->lmin[i] = (float)lm;
 }
 
-static float norms(kmeans *km)
+void km_norms(kmeans *km)
 {
 	int d = km->d;
-	const float *c = km->centres->data;
-	float cnmax = 0;
+	km->cnmax = 0;
 	for (int j = 0; j < km->k; j++) {
-		km->cnorm[j] = (float)cblas_sdot(d, c + (size_t)j * (size_t)d, 1, c + (size_t)j * (size_t)d, 1);
-		cnmax = fmaxf(cnmax, km->cnorm[j]);
+		const float *c = km->centres->data + (size_t)j * (size_t)d;
+		double s = 0;
+		for (int t = 0; t < d; t++)
+			s += (double)c[t] * c[t];
+		km->cnorm[j] = s;
+		km->cnmax = fmax(km->cnmax, s);
 	}
-	return cnmax;
+}
+
+/* The float dot products of a pass (sgemm's, and those of the bounded
+** pass in 8 lanes) err by about 6e-8 sqrt(d) (|x|^2 + |c|^2) when their
+** roundings do not all lean one way: the margin is 6 times that. */
+double km_margin(const kmeans *km, double xn)
+{
+	return 3.6e-7 * sqrt((double)km->d) * (xn + km->cnmax);
 }
 
 /* Whether a sample assigned to a moves to best: only when best is strictly
@@ -70,17 +85,16 @@ static float norms(kmeans *km)
 static int moves(const kmeans *km, const float *x, int a, int best)
 {
 	const float *c = km->centres->data;
-	return a < 0 || (a != best && exact_dist(x, c + (size_t)best * (size_t)km->d, km->d) <
-	                              exact_dist(x, c + (size_t)a * (size_t)km->d, km->d));
+	return a < 0 || (a != best && km_exact_dist(x, c + (size_t)best * (size_t)km->d, km->d) <
+	                              km_exact_dist(x, c + (size_t)a * (size_t)km->d, km->d));
 }
 
-long km_pass(kmeans *km, const float *x, const double *xn, int n, int *assign, float *upper,
-             float *lower, double *sums, double *sizes)
+long km_pass(kmeans *km, const float *x, int n, int *assign, int bounds, double *sums, double *sizes)
 {
 	int d = km->d, k = km->k;
 	const float *c = km->centres->data;
 	float *g = km->scratch;
-	float cnmax = norms(km);
+	km_norms(km);
 	if (sums) {
 		memset(sums, 0, sizeof(double) * (size_t)k * (size_t)d);
 		memset(sizes, 0, sizeof(double) * (size_t)k);
@@ -92,16 +106,15 @@ long km_pass(kmeans *km, const float *x, const double *xn, int n, int *assign, f
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nb, k, d, 1.0f, xb, d, c, d, 0.0f, g, k);
 		for (int i = 0; i < nb; i++) {
 			const float *gi = g + (size_t)i * (size_t)k, *xi = xb + (size_t)i * (size_t)d;
-			float v1, v2;
 			/* |x - c|^2 = |x|^2 + |c|^2 - 2 x.c; |x|^2 does not change the argmin. */
-			int best = nearest_two(gi, km->cnorm, k, &v1, &v2);
+			int best = nearest(gi, km->cnorm, k);
 			int *a = &assign[r0 + i];
 			if (moves(km, xi, *a, best)) {
 				*a = best;
 				changed++;
 			}
-			if (upper)
-				set_bounds(km, xn[r0 + i], gi, *a, best, v1, v2, cnmax, &upper[r0 + i], &lower[r0 + i]);
+			if (bounds)
+				set_bounds(km, r0 + i, gi, *a);
 			if (sums) {
 				double *s = sums + (size_t)*a * (size_t)d;
 				for (int t = 0; t < d; t++)
@@ -162,7 +175,7 @@ static int kmeanspp(kmeans *km)
 	memcpy(c, x + (size_t)first * (size_t)d, sizeof(float) * (size_t)d);
 	double pot = 0;
 	for (int i = 0; i < n; i++)
-		pot += closest[i] = exact_dist(x + (size_t)i * (size_t)d, c, d);
+		pot += closest[i] = km_exact_dist(x + (size_t)i * (size_t)d, c, d);
 	for (int m = 1; m < k; m++) {
 		for (int t = 0; t < trials; t++) {
 			pick[t] = draw(&km->rng, closest, n, pot);
@@ -216,8 +229,10 @@ void km_refresh(kmeans *km)
 	double sum_xn = 0;
 	for (int i = 0; i < km->stored; i++)
 		sum_xn += km->xnorm[i];
-	km->changed = km_pass(km, km->mem, km->xnorm, km->stored, km->assign, km->upper, km->lower,
-	                      km->sums, km->sizes);
+	/* The bounds start again: nothing has moved since they were set. */
+	memset(km->drift, 0, sizeof(double) * (size_t)km->k);
+	km->drift_max = 0;
+	km->changed = km_pass(km, km->mem, km->stored, km->assign, 1, km->sums, km->sizes);
 	km->objective = objective_from_sums(km, sum_xn);
 	km->pass_valid = 1;
 }
@@ -251,19 +266,22 @@ static void reseed_empty(kmeans *km)
 		int far = -1;
 		double far_v = -1;
 		for (int i = 0; i < km->stored; i++) {
-			if (km->sizes[km->assign[i]] <= 1 || km->upper[i] <= far_v)
+			double v = km->upper[i] + km->drift[km->assign[i]];
+			if (km->sizes[km->assign[i]] <= 1 || v <= far_v)
 				continue;
-			double v = km->upper[i];
 			for (int t = 0; t < n_taken && v > far_v; t++)
-				v = fmin(v, sqrt(exact_dist(km->mem + (size_t)i * (size_t)d, km->mem + (size_t)taken[t] * (size_t)d, d)));
+				v = fmin(v, sqrt(km_exact_dist(km->mem + (size_t)i * (size_t)d, km->mem + (size_t)taken[t] * (size_t)d, d)));
 			if (v > far_v)
 				far_v = v, far = i;
 		}
 		if (far < 0 || far_v <= 0)
 			continue;
 		transfer(km, far, km->mem + (size_t)far * (size_t)d, j);
-		km->upper[far] = 0; /* it is the centre now */
-		km->lower[far] = 0;
+		/* It is the centre now; its distance to the others is unknown.
+		** (Its bounds per centre stay true: they do not depend on the
+		** cluster.) */
+		km->upper[far] = (float)(1e-6 * km->drift[j] - km->drift[j]);
+		km->lmin[far] = (float)(km->drift_max - 1e-6 * km->drift_max);
 		km->relocated++;
 		if (n_taken < 64)
 			taken[n_taken++] = far;
@@ -284,78 +302,6 @@ static void move_to_means(kmeans *km)
 	}
 }
 
-static double centre_dist(const float *a, const float *b, int d)
-{
-	return sqrt(exact_dist(a, b, d));
-}
-
-/* Full distances for the gathered samples: reassign, move their sums,
-** renew their bounds. */
-static long settle(kmeans *km, int nb, float cnmax)
-{
-	int d = km->d, k = km->k;
-	float *g = km->scratch;
-	long changed = 0;
-	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nb, k, d, 1.0f, km->gather, d, km->centres->data,
-	            d, 0.0f, g, k);
-	for (int t = 0; t < nb; t++) {
-		int i = km->gather_idx[t];
-		const float *gi = g + (size_t)t * (size_t)k, *xi = km->gather + (size_t)t * (size_t)d;
-		float v1, v2;
-		int best = nearest_two(gi, km->cnorm, k, &v1, &v2);
-		if (moves(km, xi, km->assign[i], best)) {
-			transfer(km, i, xi, best);
-			changed++;
-		}
-		set_bounds(km, km->xnorm[i], gi, km->assign[i], best, v1, v2, cnmax, &km->upper[i], &km->lower[i]);
-	}
-	return changed;
-}
-
-/* One assignment step after the centres moved, as Lloyd's but skipping the
-** samples whose bounds prove they stay (Hamerly 2010): the same result,
-** and after the first iterations most samples cost O(1). */
-static long bounded_pass(kmeans *km)
-{
-	int d = km->d, k = km->k;
-	const float *c = km->centres->data;
-	double m1 = 0, m2 = 0;
-	int far1 = -1;
-	for (int j = 0; j < k; j++) {
-		km->delta[j] = centre_dist(c + (size_t)j * (size_t)d, km->old_centres + (size_t)j * (size_t)d, d);
-		if (km->delta[j] > m1)
-			m2 = m1, m1 = km->delta[j], far1 = j;
-		else if (km->delta[j] > m2)
-			m2 = km->delta[j];
-		km->half_gap[j] = INFINITY;
-	}
-	for (int j = 0; j < k; j++)
-		for (int j2 = j + 1; j2 < k; j2++) {
-			double h = 0.5 * centre_dist(c + (size_t)j * (size_t)d, c + (size_t)j2 * (size_t)d, d) * (1 - 1e-6);
-			km->half_gap[j] = fmin(km->half_gap[j], h);
-			km->half_gap[j2] = fmin(km->half_gap[j2], h);
-		}
-	float cnmax = norms(km);
-	long changed = 0;
-	int nb = 0;
-	for (int i = 0; i < km->stored; i++) {
-		int a = km->assign[i];
-		float u = km->upper[i] += (float)(km->delta[a] * (1 + 1e-6));
-		float lo = km->lower[i] -= (float)((a == far1 ? m2 : m1) * (1 + 1e-6));
-		if (u <= fmax(km->half_gap[a], lo))
-			continue;
-		km->gather_idx[nb] = i;
-		memcpy(km->gather + (size_t)nb * (size_t)d, km->mem + (size_t)i * (size_t)d, sizeof(float) * (size_t)d);
-		if (++nb == KM_BLOCK) {
-			changed += settle(km, nb, cnmax);
-			nb = 0;
-		}
-	}
-	if (nb)
-		changed += settle(km, nb, cnmax);
-	return changed;
-}
-
 int km_lloyd(kmeans *km)
 {
 	km_refresh(km);
@@ -365,7 +311,7 @@ int km_lloyd(kmeans *km)
 	int it = 0;
 	while (it < km->iterations && !km->converged) {
 		move_to_means(km);
-		km->changed = bounded_pass(km);
+		km->changed = km_bounded_pass(km);
 		km->objective = objective_from_sums(km, sum_xn);
 		it++;
 		km->iters_done++;
@@ -387,7 +333,7 @@ int km_minibatch_step(kmeans *km, const float *x, int n)
 		a[i] = -1;
 	/* The memory's pass cache doubles as scratch: the step moves the
 	** centres, which invalidates it anyway. */
-	km_pass(km, x, NULL, n, a, NULL, NULL, km->sums, km->sizes);
+	km_pass(km, x, n, a, 0, km->sums, km->sizes);
 	free(a);
 	for (int j = 0; j < km->k; j++) {
 		double nj = km->sizes[j];

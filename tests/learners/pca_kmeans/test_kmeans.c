@@ -2,7 +2,9 @@
 ** test_kmeans.c -- the `kmeans` learner: Lloyd's objective never rises,
 ** the clusters of Fashion-MNIST are far purer than a random assignment,
 ** the mini-batch variant lands near Lloyd, exact means on separable data,
-** empty clusters re-seeded, codes, seeding, checkpoints and errors.
+** empty clusters re-seeded, codes, seeding, checkpoints and errors; the
+** bounded, threaded iterations give the same result on any thread count,
+** and their running sums stay those of a pass from scratch.
 */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -342,6 +344,104 @@ static void test_save_load(void **state)
 	}
 }
 
+/* Runs `updates` Lloyd iterations (one per update) on the first n images
+** with k centres on t threads; the objectives and changes of each, and
+** the distance codes of 40 images after the last (they follow from the
+** centres alone). */
+enum { RUN_MAX = 24, RUN_ROWS = 40 };
+typedef struct run_trace {
+	double objective[RUN_MAX], changed[RUN_MAX];
+	float code[RUN_ROWS * 64];
+} run_trace;
+
+static void run_threads(int k, int t, int n, int updates, run_trace *tr)
+{
+	char kk[24], tt[24], mem[24];
+	snprintf(kk, sizeof kk, "k=%d", k);
+	snprintf(tt, sizeof tt, "threads=%d", t);
+	snprintf(mem, sizeof mem, "memory=%d", n);
+	const char *kv[] = {kk, tt, mem, "iterations=1", "code=distances"};
+	lu_learner *l = make(&fashion.spaces, 4, 5, kv);
+	assert_int_equal(lu_feed(l, &fashion, 0, n, 100), DD_OK);
+	for (int u = 0; u < updates; u++) {
+		dd_metrics m;
+		update(l, &m);
+		tr->objective[u] = lu_metric(&m, "objective");
+		tr->changed[u] = lu_metric(&m, "changed");
+	}
+	const float *obs[1] = {fashion.x};
+	assert_int_equal(l->vt->encode(l->h, RUN_ROWS, obs, tr->code), DD_OK);
+	lu_learner_free(l);
+}
+
+/* The rows are split between threads and the sums merged in row order:
+** 2 and 3 threads (an uneven split) give bit for bit the iterations of
+** one, with every centre measured (k = 10) and with Elkan's bounds
+** choosing (k = 40). */
+static void test_threads_give_the_same_iterations(void **state)
+{
+	(void)state;
+	const int ks[2] = {10, 40}, updates = 12;
+	for (int c = 0; c < 2; c++) {
+		static run_trace one, many;
+		run_threads(ks[c], 1, 4000, updates, &one);
+		for (int t = 2; t <= 3; t++) {
+			run_threads(ks[c], t, 4000, updates, &many);
+			for (int u = 0; u < updates; u++) {
+				assert_true(many.objective[u] == one.objective[u]);
+				assert_true(many.changed[u] == one.changed[u]);
+			}
+			assert_memory_equal(many.code, one.code, sizeof(float) * RUN_ROWS * (size_t)ks[c]);
+		}
+		/* the iterations did move samples: there was something to merge */
+		assert_true(one.changed[2] > 10 && one.changed[updates - 1] < one.changed[2]);
+	}
+}
+
+/* After iterations that only add and take away the rows that changed
+** cluster, the running sums (the objective is computed from them, and so
+** are the next centres) agree with a learner loaded from a checkpoint of
+** the same state, which sums its memory from scratch; and the objective
+** agrees with the nearest-centre distances measured through encode, so
+** the bounds skipped no sample that had to move. */
+static void test_running_sums_match_a_fresh_pass(void **state)
+{
+	(void)state;
+	const int ks[2] = {10, 40};
+	for (int c = 0; c < 2; c++) {
+		char kk[24];
+		snprintf(kk, sizeof kk, "k=%d", ks[c]);
+		const char *kv[] = {kk, "memory=4000", "iterations=1", "code=distances"};
+		lu_learner *a = make(&fashion.spaces, 6, 4, kv), *b = make(&fashion.spaces, 7, 4, kv);
+		assert_int_equal(lu_feed(a, &fashion, 0, 4000, 100), DD_OK);
+		dd_metrics ma, mb;
+		for (int u = 0; u < 10; u++)
+			update(a, &ma);
+		double measured = objective_of(a, &fashion, 4000, ks[c]);
+		assert_true(fabs(lu_metric(&ma, "objective") - measured) < 1e-5 * measured);
+		dd_membuf blob;
+		assert_int_equal(lu_save(a, &blob), DD_OK);
+		assert_int_equal(lu_load(b, blob.buf, blob.len), DD_OK);
+		dd_membuf_free(&blob);
+		for (int u = 0; u < 3; u++) {
+			update(a, &ma);
+			update(b, &mb);
+			double oa = lu_metric(&ma, "objective"), ob = lu_metric(&mb, "objective");
+			assert_true(fabs(oa - ob) < 1e-9 * ob);
+			assert_true(lu_metric(&ma, "changed") == lu_metric(&mb, "changed"));
+		}
+		float ca[64 * 20], cb[64 * 20];
+		const float *obs[1] = {fashion.x + (size_t)4000 * (size_t)fashion.d};
+		assert_int_equal(a->vt->encode(a->h, 20, obs, ca), DD_OK);
+		assert_int_equal(b->vt->encode(b->h, 20, obs, cb), DD_OK);
+		for (int i = 0; i < 20 * ks[c]; i++)
+			assert_true(fabsf(ca[i] - cb[i]) <= 1e-6f * (1 + ca[i]));
+		assert_true(lu_metric(&ma, "changed") > 0); /* still moving: the sums were exercised */
+		lu_learner_free(a);
+		lu_learner_free(b);
+	}
+}
+
 static void test_parameter_errors(void **state)
 {
 	(void)state;
@@ -377,6 +477,8 @@ int main(void)
 		cmocka_unit_test(test_codes_agree),
 		cmocka_unit_test(test_seed_decides_the_start),
 		cmocka_unit_test(test_save_load),
+		cmocka_unit_test(test_threads_give_the_same_iterations),
+		cmocka_unit_test(test_running_sums_match_a_fresh_pass),
 		cmocka_unit_test(test_parameter_errors),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

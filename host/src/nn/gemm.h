@@ -1,0 +1,36 @@
+/*
+** gemm.h -- the toolkit's single-precision matrix product (not installed).
+**
+** dd_sgemm is cblas_sgemm in row-major order, the first argument dropped:
+** C = alpha op(A) op(B) + beta C with op(A) M x K and op(B) K x N. On a CPU
+** with AVX-512 it runs our packed kernel on the toolkit's thread pool
+** (OpenBLAS is pinned to AVX2 kernels on some machines); elsewhere it is
+** cblas_sgemm. beta = 0 never reads C, as in BLAS.
+*/
+#ifndef DD_NN_GEMM_H
+#define DD_NN_GEMM_H
+
+#include <cblas.h>
+
+void dd_sgemm(enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANSPOSE tb, int M, int N, int K,
+              float alpha, const float *A, int lda, const float *B, int ldb, float beta,
+              float *C, int ldc);
+
+/* op(B) handed over already packed, as dd_sgemm_panels reads it: column
+** j of op(B), row k, is at Bp[(j / DD_GEMM_NR) * K * DD_GEMM_NR + k *
+** DD_GEMM_NR + j % DD_GEMM_NR], the columns of the last panel past N zero.
+** A caller that builds op(B) itself (conv.c's im2col) writes it so and
+** saves the kernel a packing pass. Only where dd_sgemm_panels_ok() says so:
+** elsewhere it is dd_sgemm's business alone. */
+enum { DD_GEMM_NR = 48 };
+
+int dd_sgemm_panels_ok(void);
+void dd_sgemm_panels(enum CBLAS_TRANSPOSE ta, int M, int N, int K, float alpha,
+                     const float *A, int lda, const float *Bp, float beta, float *C,
+                     int ldc);
+
+/* Tests: on = 1 sends every product to cblas_sgemm, as on a CPU without
+** AVX-512 (dd_sgemm_panels_ok() is then 0). */
+void dd_sgemm_use_blas(int on);
+
+#endif
