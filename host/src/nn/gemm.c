@@ -45,9 +45,12 @@ enum {
 	NC = 384,  /* widest task: its B block of KC x NC is 384 KB, in L2 */
 };
 
-/* Below this many multiply-adds a product is not worth the hand-off to
-** the other threads. */
-#define PARALLEL_MIN_FMA (1 << 20)
+/* Below this many multiply-adds (about half a millisecond on one core) a
+** product stays on the caller's thread: the MLP's products (128 x 512 x
+** 784 and smaller) measured slower and far more variable split in two,
+** since a worker that has gone to sleep between them costs a wake-up per
+** product. */
+#define PARALLEL_MIN_FMA (1 << 26)
 
 typedef struct gemm {
 	int ta, tb, M, N, K, lda, ldb, ldc;
