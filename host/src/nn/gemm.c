@@ -321,11 +321,9 @@ static int kernel_gemm(gemm *g, int wait)
 #if HAVE_KERNEL
 	if (use_blas || !has_avx512() || !take_buffers(wait))
 		return 0;
-	int parts = nn_parts();
-	if ((double)g->M * g->N * g->K < PARALLEL_MIN_FMA)
-		parts = 1;
-	while (parts > 1 && !ready(parts))
-		parts = 1;
+	int parts = (double)g->M * g->N * g->K < PARALLEL_MIN_FMA ? 1 : nn_parts();
+	if (parts > 1 && !ready(parts))
+		parts = 1; /* no memory for the other threads' buffers: alone */
 	int ok = ready(parts);
 	if (ok)
 		run(g, parts);

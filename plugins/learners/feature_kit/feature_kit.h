@@ -1,8 +1,9 @@
 /*
-** feature_kit.h -- small pieces every unsupervised feature learner (pca, kmeans)
-** needs around its algorithm: the neutral action of a learner that only
-** watches, the shape of the sample it learns from, exact storage of doubles
-** and integers in float32 checkpoints, and the filter grid written as PNG.
+** feature_kit.h -- small pieces every unsupervised feature learner (pca,
+** kmeans, and the sparse ones through dd_sparse) needs around its
+** algorithm: the neutral action of a learner that only watches, the shape
+** of the sample it learns from, exact storage of doubles and integers in
+** float32 checkpoints, and the filter grid written as PNG.
 */
 #ifndef DD_FEATURE_KIT_H
 #define DD_FEATURE_KIT_H

@@ -34,6 +34,7 @@
 #include <daydream/nn.h>
 
 #include "dictionary.h"
+#include "feature_kit.h"
 #include "lasso.h"
 #include "samples.h"
 
@@ -259,7 +260,7 @@ fail:
 static int act(void *learner, int batch, const float *const *obs, float *action)
 {
 	(void)obs;
-	samples_idle_action(((lista *)learner)->env, batch, action);
+	feat_neutral_action(((lista *)learner)->env, batch, action);
 	return DD_OK;
 }
 

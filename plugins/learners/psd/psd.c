@@ -20,6 +20,7 @@
 #include <daydream/nn.h>
 
 #include "dictionary.h"
+#include "feature_kit.h"
 #include "lasso.h"
 #include "samples.h"
 
@@ -178,7 +179,7 @@ fail:
 static int act(void *learner, int batch, const float *const *obs, float *action)
 {
 	(void)obs;
-	samples_idle_action(((psd *)learner)->env, batch, action);
+	feat_neutral_action(((psd *)learner)->env, batch, action);
 	return DD_OK;
 }
 

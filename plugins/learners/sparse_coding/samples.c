@@ -61,12 +61,3 @@ int samples_obs_shape(dd_host *host, const dd_spaces *env, const char *learner, 
 	}
 	return DD_OK;
 }
-
-void samples_idle_action(const dd_spaces *env, int batch, float *action)
-{
-	for (int b = 0; b < batch; b++)
-		for (int j = 0; j < env->action_dim; j++)
-			action[(size_t)b * (size_t)env->action_dim + (size_t)j] =
-				env->action_kind == DD_ACTION_BOX && env->action_low ? env->action_low[j]
-				                                                     : 0.0f;
-}

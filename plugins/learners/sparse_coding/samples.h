@@ -1,8 +1,8 @@
 /*
 ** samples.h -- what the three sparse learners share at the plugin edge: the
 ** first observation tensor of a batch of transitions as flat rows, a
-** bounded buffer of such rows, and the do-nothing action of a learner that
-** only watches (the images env ignores actions).
+** bounded buffer of such rows. (Their do-nothing action is feature_kit's
+** feat_neutral_action.)
 */
 #ifndef DD_SPARSE_SAMPLES_H
 #define DD_SPARSE_SAMPLES_H
@@ -29,8 +29,5 @@ void samples_clear(samples *s);
 ** images of atoms; 1 x n for a vector). DD_ERR through host otherwise. */
 int samples_obs_shape(dd_host *host, const dd_spaces *env, const char *learner, int *n,
                       int *h, int *w);
-
-/* A valid action that means nothing: index 0, or the lower bounds. */
-void samples_idle_action(const dd_spaces *env, int batch, float *action);
 
 #endif

@@ -17,6 +17,7 @@
 #include <daydream/param.h>
 
 #include "dictionary.h"
+#include "feature_kit.h"
 #include "lasso.h"
 #include "samples.h"
 
@@ -150,7 +151,7 @@ static void *create(const dd_params *p, dd_host *host, const dd_spaces *env)
 static int act(void *learner, int batch, const float *const *obs, float *action)
 {
 	(void)obs;
-	samples_idle_action(((sc *)learner)->env, batch, action);
+	feat_neutral_action(((sc *)learner)->env, batch, action);
 	return DD_OK;
 }
 
