@@ -48,12 +48,33 @@ static void relu_bwd(float *gx, const float *y, const float *gy, size_t n)
 		gx[i] += y[i] > 0.0f ? gy[i] : 0.0f;
 }
 
+/* Big activations (the first conv layer's output is millions of floats)
+** are passed over on the toolkit's threads, a range each. */
+typedef struct relu_job {
+	float *out;
+	const float *a, *b;
+} relu_job;
+
+static void relu_fwd_range(void *ctx, size_t i, size_t e)
+{
+	const relu_job *j = ctx;
+	relu_fwd(j->out + i, j->a + i, e - i);
+}
+
+static void relu_bwd_range(void *ctx, size_t i, size_t e)
+{
+	const relu_job *j = ctx;
+	relu_bwd(j->out + i, j->a + i, j->b + i, e - i);
+}
+
 static int relu_backward(dd_graph *g, const dd_node *n)
 {
 	(void)g;
 	dd_tensor *x = n->in[0], *y = n->out;
-	if (x->grad)
-		relu_bwd(x->grad, y->data, y->grad, y->size);
+	if (x->grad) {
+		relu_job j = {x->grad, y->data, y->grad};
+		nn_parallel_range(relu_bwd_range, &j, y->size, NN_RANGE_MIN);
+	}
 	return DD_OK;
 }
 
@@ -61,7 +82,8 @@ dd_tensor *dd_relu(dd_graph *g, dd_tensor *x)
 {
 	dd_tensor *y;
 	NN_NEED(x && unary(g, x, &y));
-	relu_fwd(y->data, x->data, x->size);
+	relu_job j = {y->data, x->data, NULL};
+	nn_parallel_range(relu_fwd_range, &j, x->size, NN_RANGE_MIN);
 	return nn_record(g, relu_backward, y, &x, 1, NULL);
 }
 

@@ -71,6 +71,31 @@ static float *a_buf;                 /* MC x KB, shared by the threads */
 static float *b_buf[NN_MAX_PARTS];   /* KC x NC, per thread */
 static atomic_flag in_use = ATOMIC_FLAG_INIT;
 
+/* dst[k * 8 + r] = src[r * ld + k] for r, k < 8: the rows of A, which
+** the panel wants as columns, turned in registers (the scalar loop writes
+** one float at a time, 8 floats apart). */
+__attribute__((target("avx2")))
+static void transpose8(const float *src, int ld, float *dst)
+{
+	__m256 r[8], t[8], u[8];
+	for (int i = 0; i < 8; i++)
+		r[i] = _mm256_loadu_ps(src + (size_t)i * ld);
+	for (int i = 0; i < 8; i += 2) {
+		t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+		t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+	}
+	for (int i = 0; i < 8; i += 4) {
+		u[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
+		u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xee);
+		u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+		u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xee);
+	}
+	for (int i = 0; i < 4; i++) {
+		_mm256_storeu_ps(dst + 8 * i, _mm256_permute2f128_ps(u[i], u[i + 4], 0x20));
+		_mm256_storeu_ps(dst + 8 * (i + 4), _mm256_permute2f128_ps(u[i], u[i + 4], 0x31));
+	}
+}
+
 /* Rows [i0, i0 + mc) and columns [p0, p0 + kc) of op(A) into MR-row panels,
 ** each kc steps of MR numbers, zero past row mc. */
 static void pack_a(const gemm *g, int i0, int mc, int p0, int kc, float *dst)
@@ -86,11 +111,14 @@ static void pack_a(const gemm *g, int i0, int mc, int p0, int kc, float *dst)
 					dst[k * MR + r] = 0.0f;
 			}
 		} else {
-			for (int r = 0; r < MR; r++) {
-				const float *src = g->A + (size_t)(i0 + q + r) * g->lda + p0;
-				for (int k = 0; k < kc; k++)
-					dst[k * MR + r] = r < mr ? src[k] : 0.0f;
-			}
+			const float *src = g->A + (size_t)(i0 + q) * g->lda + p0;
+			int k = 0;
+			if (mr == MR) /* whole 8 x 8 blocks by transposes */
+				for (; k + 8 <= kc; k += 8)
+					transpose8(src + k, g->lda, dst + k * MR);
+			for (int r = 0; r < MR; r++)
+				for (int kk = k; kk < kc; kk++)
+					dst[kk * MR + r] = r < mr ? src[(size_t)r * g->lda + kk] : 0.0f;
 		}
 	}
 }

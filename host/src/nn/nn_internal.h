@@ -63,4 +63,16 @@ static inline dd_tensor *nn_record(dd_graph *g, dd_backward_fn fn, dd_tensor *ou
 #define NN_MAX_PARTS 8
 int nn_parts(void);
 
+/* Runs fn(ctx, begin, end) over [0, n) cut into contiguous ranges, one a
+** thread, when n is at least twice min_part; on the caller alone
+** otherwise (a hand-off costs microseconds: it pays for memory-bound passes
+** over hundreds of thousands of floats, not for small ones). The bounds
+** are multiples of 16, a cache line of floats, so no two threads write one
+** line. For elementwise passes, whose results do not depend on the cut. */
+typedef void (*nn_range_fn)(void *ctx, size_t begin, size_t end);
+void nn_parallel_range(nn_range_fn fn, void *ctx, size_t n, size_t min_part);
+
+/* min_part for passes that read and write a few floats per element. */
+#define NN_RANGE_MIN ((size_t)1 << 16)
+
 #endif

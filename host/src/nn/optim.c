@@ -12,6 +12,7 @@
 #endif
 
 #include "daydream/optim.h"
+#include "nn_internal.h"
 #include "optim_internal.h"
 #include "paramset_internal.h"
 
@@ -195,19 +196,34 @@ static size_t adam_sse(const dd_optim_config *c, float *p, const float *gr, floa
 }
 #endif
 
+typedef struct adam_job {
+	const dd_optim_config *c;
+	float *p, *m, *v;
+	const float *gr;
+	float step_size, sbc2;
+} adam_job;
+
+/* Elements [i, e) of the update: a range of the toolkit's threads. */
+static void adam_range(void *ctx, size_t i, size_t e)
+{
+	const adam_job *j = ctx;
+	size_t done = 0;
+#if defined(__SSE2__)
+	done = adam_sse(j->c, j->p + i, j->gr + i, j->m + i, j->v + i, e - i, j->step_size,
+	                j->sbc2);
+#endif
+	adam_scalar(j->c, j->p + i, j->gr + i, j->m + i, j->v + i, done, e - i, j->step_size,
+	            j->sbc2);
+}
+
 static void adam(dd_optim *o, float *p, const float *gr, size_t n)
 {
 	const dd_optim_config *c = &o->cfg;
-	float *m = o->state, *v = o->state + n;
 	double t = (double)o->step;
 	float bc1 = (float)(1.0 - pow(c->beta1, t));
-	float sbc2 = (float)sqrt(1.0 - pow(c->beta2, t));
-	float step_size = c->lr / bc1;
-	size_t done = 0;
-#if defined(__SSE2__)
-	done = adam_sse(c, p, gr, m, v, n, step_size, sbc2);
-#endif
-	adam_scalar(c, p, gr, m, v, done, n, step_size, sbc2);
+	adam_job j = {c, p, o->state, o->state + n, gr, c->lr / bc1,
+	              (float)sqrt(1.0 - pow(c->beta2, t))};
+	nn_parallel_range(adam_range, &j, n, NN_RANGE_MIN);
 }
 
 int dd_optim_step(dd_optim *o)

@@ -141,6 +141,40 @@ void dd_nn_parallel(dd_nn_part_fn fn, void *ctx, int parts)
 	atomic_flag_clear(&pool.busy);
 }
 
+typedef struct range_job {
+	nn_range_fn fn;
+	void *ctx;
+	size_t n;
+} range_job;
+
+static size_t range_bound(size_t n, int part, int parts)
+{
+	return part == parts ? n : n / (size_t)parts * (size_t)part & ~(size_t)15;
+}
+
+static void range_part(void *ctx, int part, int parts)
+{
+	const range_job *j = ctx;
+	size_t b = range_bound(j->n, part, parts), e = range_bound(j->n, part + 1, parts);
+	if (b < e)
+		j->fn(j->ctx, b, e);
+}
+
+void nn_parallel_range(nn_range_fn fn, void *ctx, size_t n, size_t min_part)
+{
+	size_t most = min_part ? n / min_part : n;
+	int parts = nn_parts();
+	if ((size_t)parts > most)
+		parts = (int)most;
+	if (parts <= 1) {
+		if (n)
+			fn(ctx, 0, n);
+		return;
+	}
+	range_job j = {fn, ctx, n};
+	dd_nn_parallel(range_part, &j, parts);
+}
+
 int nn_parts(void)
 {
 	int n = dd_nn_threads();

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "feature_kit.h"
 #include "samples.h"
 
 int samples_init(samples *s, int n, int cap)
@@ -47,17 +48,14 @@ int samples_obs_shape(dd_host *host, const dd_spaces *env, const char *learner, 
 	if (!env || env->n_obs < 1)
 		return host->error(host, "%s learns from an observation tensor; this env has none",
 		                   learner);
-	const dd_tensor_spec *t = &env->obs[0];
-	size_t count = dd_tensor_spec_count(t);
+	size_t count = dd_tensor_spec_count(&env->obs[0]);
 	if (count < 1 || count > 1u << 20)
 		return host->error(host, "%s: observation '%s' has %zu values (1..1048576 supported)",
-		                   learner, t->name, count);
-	*n = (int)count;
-	*h = t->ndim >= 2 ? t->dims[t->ndim - 2] : 1;
-	*w = t->ndim >= 2 ? t->dims[t->ndim - 1] : (int)count;
-	if ((size_t)*h * (size_t)*w != count) { /* e.g. several channels: show them as one strip */
-		*h = 1;
-		*w = (int)count;
-	}
+		                   learner, env->obs[0].name, count);
+	feat_shape s;
+	feat_shape_of(env, host, &s);
+	*n = s.d;
+	*h = s.c == 1 ? s.h : 1; /* several planes: shown as one strip */
+	*w = s.c == 1 ? s.w : s.d;
 	return DD_OK;
 }

@@ -24,9 +24,10 @@ void samples_free(samples *s);
 void samples_push(samples *s, const float *rows, int k);
 void samples_clear(samples *s);
 
-/* Checks that env's first observation tensor exists and says how many
-** floats it has (*n) and the height and width of its last two axes (for
-** images of atoms; 1 x n for a vector). DD_ERR through host otherwise. */
+/* Checks that env's first observation tensor exists and has at most 2^20
+** floats, and says how many (*n) and the height and width to draw an atom
+** in (feat_shape_of's plane; 1 x n for a vector or several planes). DD_ERR
+** through host otherwise. */
 int samples_obs_shape(dd_host *host, const dd_spaces *env, const char *learner, int *n,
                       int *h, int *w);
 
