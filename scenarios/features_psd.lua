@@ -1,9 +1,12 @@
 -- features_psd.lua: Predictive Sparse Decomposition on Fashion-MNIST (or
 -- natural-image patches) with the `psd` learner: sparse coding whose codes
 -- a fast encoder (shrinkage, or the paper's g tanh) learns to predict, both
--- trained together without labels. Prints the energy, the encoder's
--- relative prediction error and the active units at each epoch; stores the
--- decoder's atoms as a PNG grid and a checkpoint. (tests/learners/sparse/test_psd.c feeds the encoder's codes
+-- trained together without labels, then a fine-tuning phase of the encoder
+-- alone (dictionary frozen) on the energy at its own codes as well
+-- (encoder_energy), which is what encode() gives. Prints the energy, the
+-- encoder's relative prediction error, its own codes' energy and the active
+-- units at each epoch; stores the decoder's atoms as a PNG grid and a
+-- checkpoint. (tests/learners/sparse/test_psd.c feeds the encoder's codes
 -- to a linear classifier; bench/bench_psd.c times it against FISTA.)
 --
 --   daydream run scenarios/features_psd.lua --set epochs=1
@@ -22,6 +25,9 @@ local cfg = dd.config{
   chunk = 20,                -- updates between learning-rate changes
   images = 60000,            -- images per epoch (fashion_mnist's training set)
   epochs = 3,
+  tune_epochs = 1,           -- then epochs of fine-tuning: W_d frozen, the encoder
+  encoder_energy = 10,       -- on its own codes' energy with this weight,
+  tune_lr = 3e-4,            -- its learning rate warming up over an epoch, then cosine to 0
   batch = 250,
   num_envs = 25,
 }
@@ -42,18 +48,30 @@ local schedules = require "schedules"
 local per_epoch = cfg.images // cfg.batch
 local total = cfg.epochs * per_epoch
 local dict_lr = schedules.cosine(cfg.dict_lr, cfg.dict_lr_final, total)
+-- Fine-tuning: a fresh optimiser (set by encoder_energy) would take steps
+-- of tune_lr on every weight at once, so its rate warms up first.
+local tune_total = cfg.tune_epochs * per_epoch
+local warm = schedules.linear(cfg.tune_lr / per_epoch, cfg.tune_lr, per_epoch)
+local decay = schedules.cosine(1, 0, tune_total)
 local done = run:restore(psd) or 0
-while done < total do
+while done < total + tune_total do
   local n = math.min(cfg.chunk, per_epoch - done % per_epoch)
-  psd:set{dict_lr = dict_lr(done)}
+  if done < total then
+    psd:set{dict_lr = dict_lr(done)}
+  else
+    local t = done - total
+    psd:set{dict_lr = 0, encoder_energy = cfg.encoder_energy, encoder_lr = warm(t) * decay(t)}
+  end
   local r = dd.rollout(env, psd, {steps = n * cfg.batch,
                                   update_every = cfg.batch // cfg.num_envs, log = false})
   done = done + n
   if done % per_epoch == 0 then
     run:checkpoint(psd, done)  -- also writes the PNG
-    print(string.format("epoch %d: energy %.3f, prediction error %.3f, %.1f active of %d",
-                        done // per_epoch, r.metrics.energy, r.metrics.prediction_error,
-                        r.metrics.active, cfg.atoms))
+    print(string.format("epoch %d%s: energy %.3f, prediction error %.3f, encoder's energy "
+                        .. "%.3f, %.1f active of %d", done // per_epoch,
+                        done > total and " (fine-tuning)" or "", r.metrics.energy,
+                        r.metrics.prediction_error, r.metrics.encoder_energy, r.metrics.active,
+                        cfg.atoms))
   end
 end
 

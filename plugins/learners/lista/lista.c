@@ -14,9 +14,17 @@
 ** The setting `depth` (learner:set) runs and trains only the first steps:
 ** an encoder of depth T can be trained stage-wise, each stage starting from
 ** the trained shallower one. (Its new steps then add the trained W_e y,
-** no longer ISTA's: the codes first get worse, and training recovers. A
-** W_e per step keeps them ISTA steps, but trained worse: measured, T = 5
-** and 10 on 400 atoms.)
+** no longer ISTA's: the codes first get much worse, and training
+** recovers. Measured on 400 atoms, T = 5 and 10: a W_e per step, its new
+** steps ISTA's or the identity (W_e = 0, S = I, theta = 0, so the deeper
+** encoder starts as the shallower one), trains no better; new steps copying
+** the last trained one, or made z + W_e (y - W_d z), start worse still.)
+**
+** With method = "lcod" the steps are coordinate descent's instead
+** (Gregor & LeCun's LCoD, lcod.c): each moves one code, tied only, and
+** starts as coordinate descent itself; its baseline is coordinate
+** descent's error curve (metric cd_error; lcod_T<T>_cd_steps, the steps
+** coordinate descent needs to match it).
 **
 ** The first `eval_size` samples observed are held out: each update reports
 ** the relative code error sum ||z - z*||^2 / sum ||z*||^2 on them
@@ -36,9 +44,10 @@
 #include "dictionary.h"
 #include "feature_kit.h"
 #include "lasso.h"
+#include "lcod.h"
 #include "samples.h"
 
-enum { LISTA_MAX_STEPS = 100 };
+enum { LISTA_MAX_STEPS = 1000 }; /* LCoD moves one code a step: it needs many */
 
 static const dd_param_spec params[] = {
 	{.name = "dictionary", .type = DD_PARAM_STRING, .def_str = "",
@@ -48,10 +57,13 @@ static const dd_param_spec params[] = {
 	{.name = "lambda", .type = DD_PARAM_FLOAT, .def = 1.0, .min = 0, .max = 1e6,
 	 .doc = "lambda of the codes to predict: argmin ||y - W_d z||^2 + lambda ||z||_1"},
 	{.name = "unroll", .type = DD_PARAM_INT, .def = 5, .min = 1, .max = LISTA_MAX_STEPS,
-	 .doc = "iterations (shrinkage steps) of the unrolled encoder; learner:set{depth = k} "
-	        "runs only the first k"},
+	 .doc = "iterations of the unrolled encoder (lista: shrinkage steps; lcod: "
+	        "coordinate-descent steps); learner:set{depth = k} runs only the first k"},
 	{.name = "untied", .type = DD_PARAM_BOOL, .def = 0,
 	 .doc = "each step its own S and thresholds (W_e shared); false: all steps share them"},
+	{.name = "method", .type = DD_PARAM_STRING, .def_str = "lista", .choices = "lista|lcod",
+	 .doc = "lista: unrolled ISTA; lcod: unrolled coordinate descent, each step moving one "
+	        "code (Gregor & LeCun's LCoD; tied only)"},
 	{.name = "lr", .type = DD_PARAM_FLOAT, .def = 1e-3, .min = 0, .max = 10,
 	 .doc = "Adam's learning rate"},
 	{.name = "batch", .type = DD_PARAM_INT, .def = 64, .min = 1, .max = 65536,
@@ -81,6 +93,7 @@ typedef struct lista {
 	const dd_spaces *env;
 	int n, m, T, batch, steps, baseline_iters, log_baselines;
 	int depth;                 /* steps in use, 1..T (setting `depth`) */
+	int lcod;                  /* method = "lcod" */
 	int target_iters;
 	lasso_method target_method;
 	float target_tol;
@@ -90,7 +103,7 @@ typedef struct lista {
 	dd_tensor *We;
 	/* Step t's mutual inhibition (S[0] unused: z(0) = 0) and thresholds;
 	** tied, every entry points to the same tensor. */
-	dd_tensor *S[LISTA_MAX_STEPS], *theta[LISTA_MAX_STEPS];
+	dd_tensor **S, **theta;
 	dd_optim *opt;
 	dd_graph *g;
 	dd_rng rng;
@@ -100,11 +113,12 @@ typedef struct lista {
 	float *tz;                 /* optimal codes of an observed batch */
 	int tz_rows;
 	double *ista_err, *fista_err; /* relative error after k = 1.. iterations */
+	double *cd_err;            /* LCoD: coordinate descent's, after k = 1.. steps */
 	double eval_norm;          /* sum of ||z*||^2 over the held-out set */
 	int baselines_done;
 	/* Metric names carry T (lista_T5_error...), so the encoders of several
 	** depths trained in one run keep their curves apart in the run store. */
-	char names[6][40];
+	char names[9][40];
 } lista;
 
 static void destroy(void *learner)
@@ -126,12 +140,21 @@ static void destroy(void *learner)
 	free(l->tz);
 	free(l->ista_err);
 	free(l->fista_err);
+	free(l->cd_err);
+	free(l->S);
+	free(l->theta);
 	free(l);
 }
 
-/* W_e, S, theta as ISTA's own: the untrained encoder is ISTA with T steps. */
+/* W_e, S, theta as ISTA's own: the untrained encoder is ISTA with T steps
+** (LCoD: coordinate descent with T steps). */
 static void init_as_ista(lista *l)
 {
+	if (l->lcod) {
+		lcod_init_as_cd(l->We->data, l->S[0]->data, l->theta[0]->data, l->Wd, l->solver.G,
+		                l->m, l->n, l->solver.lambda);
+		return;
+	}
 	float L = 2.0f * l->solver.sigma2;
 	size_t mm = (size_t)l->m * (size_t)l->m;
 	for (size_t i = 0; i < (size_t)l->m * (size_t)l->n; i++)
@@ -184,16 +207,21 @@ static int make_params(lista *l, float lr, int untied)
 /* Arena for T steps of `rows` samples, gradients included, with room to spare. */
 static size_t arena_bytes(const lista *l, int rows)
 {
+	if (l->lcod) /* b and z with gradients, and 3 saved numbers a step */
+		return (size_t)rows * ((size_t)l->n + 4 * (size_t)l->m + 3 * (size_t)l->T) * sizeof(float) * 2 +
+		       ((size_t)1 << 20);
 	return (size_t)(l->T + 2) * 10 * (size_t)rows * (size_t)l->m * sizeof(float) +
 	       (size_t)rows * (size_t)l->n * sizeof(float) * 2 + ((size_t)1 << 20);
 }
 
 static void name_metrics(lista *l)
 {
-	static const char *const what[6] = {"loss", "error", "ista_error", "fista_error",
-	                                    "fista_iters", "fista_multiple"};
-	for (int i = 0; i < 6; i++)
-		snprintf(l->names[i], sizeof l->names[i], "lista_T%d_%s", l->depth, what[i]);
+	static const char *const what[9] = {"loss", "error", "ista_error", "fista_error",
+	                                    "fista_iters", "fista_multiple", "cd_error",
+	                                    "cd_steps", "cd_multiple"};
+	for (int i = 0; i < 9; i++)
+		snprintf(l->names[i], sizeof l->names[i], "%s_T%d_%s", l->lcod ? "lcod" : "lista",
+		         l->depth, what[i]);
 }
 
 static void *create(const dd_params *p, dd_host *host, const dd_spaces *env)
@@ -211,6 +239,11 @@ static void *create(const dd_params *p, dd_host *host, const dd_spaces *env)
 	l->m = dd_param_int(p, "atoms");
 	l->T = dd_param_int(p, "unroll");
 	l->depth = l->T;
+	l->lcod = strcmp(dd_param_str(p, "method"), "lcod") == 0;
+	if (l->lcod && dd_param_int(p, "untied")) {
+		host->error(host, "lista: method = \"lcod\" has tied steps only (untied = false)");
+		goto fail;
+	}
 	l->batch = dd_param_int(p, "batch");
 	l->steps = dd_param_int(p, "steps");
 	l->target_iters = dd_param_int(p, "target_iters");
@@ -241,10 +274,14 @@ static void *create(const dd_params *p, dd_host *host, const dd_spaces *env)
 	l->bz = malloc(sizeof(float) * (size_t)l->batch * (size_t)l->m);
 	l->ista_err = calloc((size_t)l->baseline_iters + 1, sizeof(double));
 	l->fista_err = calloc((size_t)l->baseline_iters + 1, sizeof(double));
+	l->cd_err = calloc((size_t)l->baseline_iters + 1, sizeof(double));
+	l->S = calloc((size_t)l->T, sizeof *l->S);
+	l->theta = calloc((size_t)l->T, sizeof *l->theta);
 	int rows = l->batch > LASSO_BLOCK ? l->batch : LASSO_BLOCK;
 	l->g = dd_graph_new(arena_bytes(l, rows));
 	if (!l->eval_z || !l->pool_z || !l->by || !l->bz || !l->ista_err || !l->fista_err ||
-	    !l->g || samples_init(&l->eval, l->n, eval) != 0 || samples_init(&l->pool, l->n, pool) != 0 ||
+	    !l->cd_err || !l->S || !l->theta || !l->g || samples_init(&l->eval, l->n, eval) != 0 ||
+	    samples_init(&l->pool, l->n, pool) != 0 ||
 	    lasso_init(&l->solver, l->Wd, l->m, l->n, (float)dd_param_num(p, "lambda")) != 0 ||
 	    make_params(l, (float)dd_param_num(p, "lr"), dd_param_int(p, "untied")) != DD_OK)
 		goto oom;
@@ -311,6 +348,8 @@ static dd_tensor *forward(lista *l, const float *Y, int rows)
 	int dims[2] = {rows, l->n};
 	dd_tensor *y = dd_graph_input(l->g, 2, dims, Y, 0);
 	dd_tensor *b = dd_linear(l->g, y, l->We, NULL);
+	if (l->lcod)
+		return lcod_unroll(l->g, b, l->S[0], l->theta[0], l->depth);
 	dd_tensor *z = dd_shrink(l->g, b, l->theta[0]);
 	for (int t = 1; t < l->depth; t++)
 		z = dd_shrink(l->g, dd_add(l->g, b, dd_linear(l->g, z, l->S[t], NULL)), l->theta[t]);
@@ -354,8 +393,33 @@ static void add_error(void *ctx, int k, int row0, int rows, const float *Z)
 	c->err[k] += e;
 }
 
+/* LCoD's baseline: coordinate descent's code error after k = 1..baseline_iters
+** steps on the held-out set (sums, not yet relative). */
+static int cd_baseline(lista *l)
+{
+	size_t m = (size_t)l->m, n = (size_t)l->n, rows = (size_t)l->eval.count;
+	float *We = malloc(sizeof(float) * (m * n + m * m + m + rows * m));
+	if (!We)
+		return l->host->error(l->host, "out of memory");
+	float *S = We + m * n, *theta = S + m * m, *B = theta + m;
+	lcod_init_as_cd(We, S, theta, l->Wd, l->solver.G, l->m, l->n, l->solver.lambda);
+	for (size_t r = 0; r < rows; r++) /* B = W_e y, row by row */
+		for (size_t i = 0; i < m; i++) {
+			const float *y = l->eval.rows + r * n, *w = We + i * n;
+			double b = 0.0;
+			for (size_t j = 0; j < n; j++)
+				b += (double)w[j] * y[j];
+			B[r * m + i] = (float)b;
+		}
+	int rc = lcod_cd_curve(B, S, theta, l->eval_z, l->eval.count, l->m, l->baseline_iters,
+	                       l->cd_err);
+	free(We);
+	return rc == 0 ? DD_OK : l->host->error(l->host, "out of memory");
+}
+
 /* ISTA's and FISTA's relative code error after k = 1..baseline_iters
-** iterations on the held-out set, logged once when asked. */
+** iterations on the held-out set (LCoD: coordinate descent's too), logged
+** once when asked. */
 static int baselines(lista *l)
 {
 	float *z = malloc(sizeof(float) * (size_t)l->eval.count * (size_t)l->m);
@@ -371,17 +435,25 @@ static int baselines(lista *l)
 		l->host->log_metric(l->host, "optimal_active", (double)active / l->eval.count, 0);
 	if (l->eval_norm <= 0.0)
 		l->eval_norm = 1.0; /* all-zero optimal codes: report absolute errors */
-	for (int method = 0; method < 2; method++) {
-		double *err = method == LASSO_ISTA ? l->ista_err : l->fista_err;
-		curve_ctx c = {l, err};
-		lasso_opts o = {.method = (lasso_method)method, .max_iter = l->baseline_iters,
-		                .each = add_error, .ctx = &c};
-		lasso_solve(&l->solver, l->eval.rows, l->eval.count, z, &o);
+	static const char *const metric[3] = {"ista_error", "fista_error", "cd_error"};
+	double *curve[3] = {l->ista_err, l->fista_err, l->cd_err};
+	for (int method = 0; method < (l->lcod ? 3 : 2); method++) {
+		double *err = curve[method];
+		if (method == 2) {
+			if (cd_baseline(l) != DD_OK) {
+				free(z);
+				return DD_ERR;
+			}
+		} else {
+			curve_ctx c = {l, err};
+			lasso_opts o = {.method = (lasso_method)method, .max_iter = l->baseline_iters,
+			                .each = add_error, .ctx = &c};
+			lasso_solve(&l->solver, l->eval.rows, l->eval.count, z, &o);
+		}
 		for (int k = 1; k <= l->baseline_iters; k++) {
 			err[k] /= l->eval_norm;
 			if (l->log_baselines)
-				l->host->log_metric(l->host, method == LASSO_ISTA ? "ista_error" : "fista_error",
-				                    err[k], k);
+				l->host->log_metric(l->host, metric[method], err[k], k);
 		}
 	}
 	free(z);
@@ -412,6 +484,15 @@ static double train_step(lista *l)
 	return loss->data[0];
 }
 
+/* The first k in 1..iters where curve[k] <= error; iters + 1 when none. */
+static int iterations_to_reach(const double *curve, int iters, double error)
+{
+	int k = 1;
+	while (k <= iters && curve[k] > error)
+		k++;
+	return k;
+}
+
 static int update(void *learner, dd_metrics *metrics)
 {
 	lista *l = learner;
@@ -432,16 +513,21 @@ static int update(void *learner, dd_metrics *metrics)
 	if (eval_error(l, &sum) != DD_OK)
 		return DD_ERR;
 	double rel = sum / l->eval_norm;
-	int k = 1;
-	while (k <= l->baseline_iters && l->fista_err[k] > rel)
-		k++;
 	int t = l->depth <= l->baseline_iters ? l->depth : l->baseline_iters;
 	dd_metrics_add(metrics, l->names[1], rel);              /* relative code error */
 	dd_metrics_add(metrics, l->names[2], l->ista_err[t]);   /* ISTA's after T iterations */
 	dd_metrics_add(metrics, l->names[3], l->fista_err[t]);  /* FISTA's after T */
-	/* FISTA iterations to reach LISTA's error (baseline_iters + 1: not within the curve) */
+	/* FISTA iterations to reach the encoder's error (baseline_iters + 1: not
+	** within the curve); LCoD: coordinate descent's steps too */
+	int k = iterations_to_reach(l->fista_err, l->baseline_iters, rel);
 	dd_metrics_add(metrics, l->names[4], k);
 	dd_metrics_add(metrics, l->names[5], (double)k / l->depth);
+	if (l->lcod) {
+		k = iterations_to_reach(l->cd_err, l->baseline_iters, rel);
+		dd_metrics_add(metrics, l->names[6], l->cd_err[t]);
+		dd_metrics_add(metrics, l->names[7], k);
+		dd_metrics_add(metrics, l->names[8], (double)k / l->depth);
+	}
 	return DD_OK;
 }
 

@@ -10,6 +10,14 @@
 ** encoder towards z* on the tape. encode() runs the encoder alone, off
 ** the tape: one matrix product and a pointwise function instead of an
 ** iterative solver.
+**
+** Predicting z* is all the paper asks of the encoder, but encode() is
+** judged by what its own code gives: with encoder_energy = beta > 0 the
+** encoder's loss also holds PSD's energy at z = F(y), beta (||y -
+** W_d F(y)||^2 + lambda ||F(y)||_1). A final phase with the dictionary
+** frozen (dict_lr = 0) and beta > 0 lowers the reconstruction error of the
+** encoder's codes at unchanged cost (bench/bench_psd.c). The metric
+** encoder_energy reports that energy, per sample, before each update.
 */
 #include <cblas.h>
 #include <math.h>
@@ -38,13 +46,18 @@ static const dd_param_spec params[] = {
 	{.name = "batch", .type = DD_PARAM_INT, .def = 256, .min = 1, .max = 65536,
 	 .doc = "samples per update at most (the latest observed since the last update)"},
 	{.name = "dict_lr", .type = DD_PARAM_FLOAT, .def = 0.01, .min = 0, .max = 100,
-	 .doc = "Adam's learning rate for W_d (each step followed by unit-norm projection)"},
+	 .doc = "Adam's learning rate for W_d (each step followed by unit-norm projection); "
+	        "0 freezes W_d (no atom re-drawn either)"},
 	{.name = "encoder_lr", .type = DD_PARAM_FLOAT, .def = 0.003, .min = 0, .max = 100,
 	 .doc = "Adam's learning rate for the encoder W_e, b, and theta or g"},
 	{.name = "encoder", .type = DD_PARAM_STRING, .def_str = "shrink", .choices = "shrink|tanh",
 	 .doc = "F(y): shrink h_theta(W_e y + b), or tanh g tanh(W_e y + b) as in the paper"},
 	{.name = "encoder_steps", .type = DD_PARAM_INT, .def = 1, .min = 1, .max = 1000,
 	 .doc = "Adam steps of the encoder towards each batch's codes z*"},
+	{.name = "encoder_energy", .type = DD_PARAM_FLOAT, .def = 0, .min = 0, .max = 1e6,
+	 .doc = "weight beta of the energy at the encoder's own code in its loss, "
+	        "||z* - F(y)||^2 + beta (||y - W_d F(y)||^2 + lambda ||F(y)||_1): "
+	        "the encoder then learns to reconstruct, not only to predict z*"},
 	{.name = "resample", .type = DD_PARAM_INT, .def = 50, .min = 0, .max = 1000000,
 	 .doc = "re-draw an atom unused for this many updates from a badly explained sample (0: never)"},
 	{.name = "dictionary", .type = DD_PARAM_STRING, .def_str = "",
@@ -59,7 +72,7 @@ typedef struct psd {
 	const dd_spaces *env;
 	int n, m, h, w, iters, resample, ready, tanh, encoder_steps;
 	char *export_png;
-	float alpha, tol;
+	float alpha, tol, encoder_energy;
 	dd_paramset *dec, *enc;     /* W_d and its atoms' idle counts; W_e, b, unit */
 	dd_tensor *W, *idle, *We, *b;
 	dd_tensor *unit;            /* per code unit: theta (shrink) or g (tanh) */
@@ -146,12 +159,13 @@ static void *create(const dd_params *p, dd_host *host, const dd_spaces *env)
 	s->tol = (float)dd_param_num(p, "tol");
 	s->tanh = strcmp(dd_param_str(p, "encoder"), "tanh") == 0;
 	s->encoder_steps = dd_param_int(p, "encoder_steps");
+	s->encoder_energy = (float)dd_param_num(p, "encoder_energy");
 	int batch = dd_param_int(p, "batch");
 	dd_rng_seed(&s->rng, host->seed, 0);
 	s->Z = malloc(sizeof(float) * (size_t)batch * (size_t)s->m);
 	s->R = malloc(sizeof(float) * (size_t)batch * (size_t)s->n);
-	s->g = dd_graph_new((size_t)batch * (size_t)(s->m * 12 + s->n * 2) * sizeof(float) +
-	                    ((size_t)1 << 20));
+	s->g = dd_graph_new(((size_t)batch * (size_t)(s->m * 14 + s->n * 6) +
+	                     (size_t)s->m * (size_t)s->n) * sizeof(float) + ((size_t)1 << 20));
 	s->export_png = strdup(dd_param_str(p, "export_png"));
 	if (!s->Z || !s->R || !s->g || !s->export_png || samples_init(&s->pending, s->n, batch) != 0 ||
 	    make_params(s, p) != DD_OK) {
@@ -211,6 +225,44 @@ static dd_tensor *encoder(psd *s, const float *Y, int rows)
 	return dd_mul(g, dd_tanh(g, u), gain);
 }
 
+/* The encoder's loss on the tape, per sample
+**     ||z* - F(y)||^2 + beta (||y - W_d F(y)||^2 + lambda ||F(y)||_1)
+** divided by the code size: with beta = encoder_energy > 0 the encoder is
+** also judged by what its own code reconstructs (PSD's energy at z = F(y)),
+** which its prediction of z* alone does not give it. W_d enters as a
+** constant: the decoder learns from z* only. */
+static dd_tensor *encoder_loss(psd *s, dd_tensor *pred, const float *Y, int rows)
+{
+	dd_graph *g = s->g;
+	int codes[2] = {rows, s->m}, inputs[2] = {rows, s->n}, wd[2] = {s->m, s->n};
+	dd_tensor *loss = dd_mse(g, pred, dd_graph_input(g, 2, codes, s->Z, 0));
+	float beta = s->encoder_energy;
+	if (beta == 0.0f)
+		return loss;
+	dd_tensor *recon = dd_matmul(g, pred, dd_graph_input(g, 2, wd, s->W->data, 0));
+	dd_tensor *sq = dd_mse(g, recon, dd_graph_input(g, 2, inputs, Y, 0));
+	dd_tensor *l1 = dd_l1(g, pred, dd_graph_input(g, 2, codes, NULL, 0));
+	return dd_add(g, loss, dd_add(g, dd_scale(g, sq, beta * (float)s->n / (float)s->m),
+	                              dd_scale(g, l1, beta * s->solver.lambda)));
+}
+
+/* PSD's energy ||y - W_d F(y)||^2 + lambda ||F(y)||_1 at the encoder's
+** codes Z, summed over the batch: what encode() would give. One sgemm into
+** the residuals R. */
+static double encoder_energy(psd *s, const float *Y, const float *Z, int rows)
+{
+	size_t nr = (size_t)rows * (size_t)s->n, mr = (size_t)rows * (size_t)s->m;
+	memcpy(s->R, Y, sizeof(float) * nr);
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, s->n, s->m, -1.0f, Z, s->m,
+	            s->W->data, s->n, 1.0f, s->R, s->n);
+	double sq = 0.0, l1 = 0.0;
+	for (size_t i = 0; i < nr; i++)
+		sq += (double)s->R[i] * s->R[i];
+	for (size_t i = 0; i < mr; i++)
+		l1 += fabsf(Z[i]);
+	return sq + s->solver.lambda * l1;
+}
+
 static int update(void *learner, dd_metrics *metrics)
 {
 	psd *s = learner;
@@ -230,6 +282,7 @@ static int update(void *learner, dd_metrics *metrics)
 	dd_tensor *pred = encoder(s, Y, rows);
 	if (!pred)
 		return s->host->error(s->host, "psd encoder: %s", dd_graph_error(s->g));
+	double enc_energy = encoder_energy(s, Y, pred->data, rows);
 	/* z*: the sparse code that also stays close to the prediction */
 	memcpy(s->Z, pred->data, sizeof(float) * pred->size);
 	lasso_opts o = {.method = LASSO_FISTA, .max_iter = s->iters, .tol = s->tol,
@@ -242,16 +295,16 @@ static int update(void *learner, dd_metrics *metrics)
 		active += s->Z[i] != 0.0f;
 		l1 += fabsf(s->Z[i]);
 	}
-	/* the encoder learns to predict z*: the first step on the tape already
-	** recorded, further ones each on a fresh forward pass */
-	int dims[2] = {rows, s->m};
+	/* the encoder learns to predict z* (and, with encoder_energy, to lower
+	** its own code's energy): the first step on the tape already recorded,
+	** further ones each on a fresh forward pass */
 	for (int k = 0; k < s->encoder_steps; k++) {
 		if (k > 0) {
 			dd_graph_reset(s->g);
 			dd_paramset_zero_grad(s->enc);
 			pred = encoder(s, Y, rows);
 		}
-		dd_tensor *loss = dd_mse(s->g, pred, dd_graph_input(s->g, 2, dims, s->Z, 0));
+		dd_tensor *loss = encoder_loss(s, pred, Y, rows);
 		if (!loss || dd_graph_backward(s->g, loss) != DD_OK)
 			return s->host->error(s->host, "psd encoder step: %s", dd_graph_error(s->g));
 		dd_optim_step(s->enc_opt);
@@ -259,22 +312,27 @@ static int update(void *learner, dd_metrics *metrics)
 			for (int j = 0; j < s->m; j++)
 				s->unit->data[j] = fmaxf(s->unit->data[j], 0.0f);
 	}
-	/* the decoder: one projected gradient step */
+	/* the decoder: one projected gradient step, unless dict_lr = 0 freezes
+	** it (no step, no atom re-drawn) */
 	dd_paramset_zero_grad(s->dec);
 	dict_grad(s->W->data, s->m, s->n, Y, s->Z, rows, s->R, s->W->grad);
 	double sq = 0.0; /* the residuals of z* under W before the step */
 	for (size_t i = 0; i < (size_t)rows * (size_t)s->n; i++)
 		sq += (double)s->R[i] * s->R[i];
-	dd_optim_step(s->dec_opt);
-	dict_normalize(s->W->data, s->m, s->n, &s->rng);
-	int redrawn = dict_resample(s->W->data, s->m, s->n, s->Z, s->R, rows, s->idle->data,
-	                            s->resample, &s->rng);
-	lasso_refresh(&s->solver);
+	int redrawn = 0;
+	if (dd_optim_lr(s->dec_opt) > 0.0f) {
+		dd_optim_step(s->dec_opt);
+		dict_normalize(s->W->data, s->m, s->n, &s->rng);
+		redrawn = dict_resample(s->W->data, s->m, s->n, s->Z, s->R, rows, s->idle->data,
+		                        s->resample, &s->rng);
+		lasso_refresh(&s->solver);
+	}
 	dd_metrics_add(metrics, "energy", (sq + s->solver.lambda * l1) / rows);
 	dd_metrics_add(metrics, "prediction_error", zn > 0 ? pe / zn : pe);
 	dd_metrics_add(metrics, "active", active / rows);
 	dd_metrics_add(metrics, "iterations", used);
 	dd_metrics_add(metrics, "redrawn", redrawn);
+	dd_metrics_add(metrics, "encoder_energy", enc_energy / rows);
 	samples_clear(&s->pending);
 	return DD_OK;
 }
@@ -380,18 +438,36 @@ static int load(void *learner, dd_reader *r)
 	return DD_OK;
 }
 
-/* Learning-rate schedules driven by the scenario: encoder_lr and dict_lr. */
+/* Schedules driven by the scenario: the learning rates encoder_lr and
+** dict_lr, and encoder_energy (say, 0 while the dictionary learns, then a
+** final phase where the encoder fine-tunes on its own code's energy). */
 static int set(void *learner, const char *key, double value)
 {
 	psd *s = learner;
+	int energy = strcmp(key, "encoder_energy") == 0;
 	dd_optim *opt = strcmp(key, "encoder_lr") == 0 ? s->enc_opt
 	              : strcmp(key, "dict_lr") == 0 ? s->dec_opt : NULL;
-	if (!opt)
-		return s->host->error(s->host, "psd: no setting '%s' (settable: encoder_lr, dict_lr)",
-		                      key);
-	if (!(value >= 0.0 && value <= 100.0))
-		return s->host->error(s->host, "psd: %s = %g is outside [0, 100]", key, value);
-	dd_optim_set_lr(opt, (float)value);
+	if (!opt && !energy)
+		return s->host->error(s->host, "psd: no setting '%s' (settable: encoder_lr, dict_lr, "
+		                      "encoder_energy)", key);
+	double top = energy ? 1e6 : 100.0;
+	if (!(value >= 0.0 && value <= top))
+		return s->host->error(s->host, "psd: %s = %g is outside [0, %g]", key, value, top);
+	if (!energy) {
+		dd_optim_set_lr(opt, (float)value);
+		return DD_OK;
+	}
+	/* Another loss: Adam's moments, of the old one, would scale the first
+	** steps of the new one wildly (by up to the ratio of their gradients),
+	** so the encoder's optimiser starts afresh. */
+	if ((float)value != s->encoder_energy) {
+		dd_optim *fresh = adam(s->enc, dd_optim_lr(s->enc_opt));
+		if (!fresh)
+			return s->host->error(s->host, "psd: out of memory");
+		dd_optim_free(s->enc_opt);
+		s->enc_opt = fresh;
+		s->encoder_energy = (float)value;
+	}
 	return DD_OK;
 }
 
@@ -405,7 +481,7 @@ static const dd_plugin psd_plugin = {
 	DD_PLUGIN_HEADER,
 	.name = "psd",
 	.kind = DD_KIND_LEARNER,
-	.version = "1.1.0",
+	.version = "1.2.0",
 	.summary = "predictive sparse decomposition: sparse coding with a fast encoder trained jointly",
 	.params = params,
 	.learner = &vtable,

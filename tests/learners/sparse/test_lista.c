@@ -129,6 +129,22 @@ static void observe_eval_and_pool(void *l)
 	}
 }
 
+/* Observes the held-out set and the pool, then trains 40 updates (2,000
+** Adam steps); m holds the last update's metrics. Returns the held-out
+** error after the first update. */
+static double train(void *l, dd_metrics *m)
+{
+	observe_eval_and_pool(l);
+	double first = 0;
+	for (int u = 0; u < 40; u++) {
+		m->count = 0;
+		assert_int_equal(plugin->learner->update(l, m), DD_OK);
+		if (u == 0)
+			first = m->value[1];
+	}
+	return first;
+}
+
 /* A checkpoint of l loaded into a fresh learner made with the same
 ** overrides gives the same codes, bit for bit. */
 static void assert_checkpoint_restores(void *l, const char *unroll, const char *extra)
@@ -166,15 +182,8 @@ static void training_beats_fista(void **state)
 	kit_host h;
 	void *l = new_lista(&h, "2", NULL);
 	assert_non_null(l);
-	observe_eval_and_pool(l);
 	dd_metrics m = {0};
-	double first = 0;
-	for (int u = 0; u < 40; u++) {
-		m.count = 0;
-		assert_int_equal(plugin->learner->update(l, &m), DD_OK);
-		if (u == 0)
-			first = m.value[1];
-	}
+	double first = train(l, &m);
 	double err = m.value[1], ista = m.value[2], fista = m.value[3], mult = m.value[5];
 	printf("# LISTA(2) code error: %.4f after 50 steps, %.4f after 2000; ISTA(2) %.4f, "
 	       "FISTA(2) %.4f; FISTA matches it after %.0f iterations (%.1f x T)\n",
@@ -195,12 +204,8 @@ static double trained_error(const char *extra)
 	kit_host h;
 	void *l = new_lista(&h, "5", extra);
 	assert_non_null(l);
-	observe_eval_and_pool(l);
 	dd_metrics m = {0};
-	for (int u = 0; u < 40; u++) {
-		m.count = 0;
-		assert_int_equal(plugin->learner->update(l, &m), DD_OK);
-	}
+	train(l, &m);
 	assert_string_equal(m.name[1], "lista_T5_error");
 	if (extra)
 		assert_checkpoint_restores(l, "5", extra);
@@ -290,6 +295,118 @@ static void cd_targets_match_fista(void **state)
 	assert_true(fabs(err[0] - err[1]) < 1e-4 * err[0]);
 }
 
+/* Greedy coordinate descent written from the energy ||y - W z||^2 +
+** lambda ||z||_1 alone (lambda = 1): each step sets the code that moves
+** most to its minimum given the others. After T steps, z holds its codes
+** and best every code's minimum given the others (LCoD's output). */
+static void coordinate_descent(const float *y, int T, double *z, float *best)
+{
+	double r[N], c[M];
+	for (int j = 0; j < M; j++)
+		z[j] = 0;
+	for (int t = 0; t <= T; t++) {
+		for (int i = 0; i < N; i++) { /* the residual y - W z */
+			r[i] = y[i];
+			for (int a = 0; a < M; a++)
+				r[i] -= (double)W[a * N + i] * z[a];
+		}
+		int k = 0;
+		for (int j = 0; j < M; j++) {
+			double wr = 0, g = 0; /* z_j + w_j . r / ||w_j||^2, shrunk by 1/(2 ||w_j||^2) */
+			for (int i = 0; i < N; i++) {
+				wr += (double)W[j * N + i] * r[i];
+				g += (double)W[j * N + i] * W[j * N + i];
+			}
+			double v = z[j] + wr / g, th = 0.5 / g;
+			c[j] = v > th ? v - th : v < -th ? v + th : 0.0;
+			best[j] = (float)c[j];
+			if (fabs(c[j] - z[j]) > fabs(c[k] - z[k]))
+				k = j;
+		}
+		if (t < T)
+			z[k] = c[k];
+	}
+}
+
+/* method = lcod: untrained, the encoder is coordinate descent with T
+** steps. */
+static void untrained_lcod_is_cd(void **state)
+{
+	(void)state;
+	if (!have_data)
+		skip();
+	kit_host h;
+	void *l = new_lista(&h, "12", "method=lcod");
+	assert_non_null(l);
+	static float za[EVAL * M], zb[EVAL * M], zs[EVAL * M];
+	const float *obs[1] = {eval_x()};
+	assert_int_equal(plugin->learner->encode(l, EVAL, obs, za), DD_OK);
+	double worst = 0, size = 0, err = 0, norm = 0;
+	lasso s; /* the optimal codes, as the learner computes them */
+	assert_int_equal(lasso_init(&s, W, M, N, 1.0f), 0);
+	lasso_opts o = {.method = LASSO_FISTA, .max_iter = 3000, .tol = 1e-6f};
+	lasso_solve(&s, eval_x(), EVAL, zs, &o);
+	lasso_free(&s);
+	for (int r = 0; r < EVAL; r++) {
+		double z[M];
+		coordinate_descent(eval_x() + (size_t)r * N, 12, z, zb + (size_t)r * M);
+		for (int j = 0; j < M; j++) {
+			double d = z[j] - zs[r * M + j];
+			err += d * d;
+			norm += (double)zs[r * M + j] * zs[r * M + j];
+		}
+	}
+	for (int i = 0; i < EVAL * M; i++) {
+		worst = fmax(worst, fabs((double)za[i] - zb[i]));
+		size = fmax(size, fabs((double)zb[i]));
+	}
+	printf("# untrained LCoD(12) vs coordinate descent: max difference %.2e (codes up to "
+	       "%.2f)\n", worst, size);
+	assert_true(size > 0.1);
+	assert_true(worst < 1e-4 * size);
+	/* the baseline: coordinate descent's own codes after 12 steps */
+	observe_eval_and_pool(l);
+	assert_int_equal(plugin->learner->set(l, "lr", 0.0), DD_OK);
+	dd_metrics m = {0};
+	assert_int_equal(plugin->learner->update(l, &m), DD_OK);
+	assert_string_equal(m.name[6], "lcod_T12_cd_error");
+	printf("# CD(12) code error %.6f, reference %.6f\n", m.value[6], err / norm);
+	assert_true(fabs(m.value[6] - err / norm) < 1e-3 * err / norm);
+	plugin->learner->destroy(l);
+}
+
+/* Trained (back-propagation through the T = 16 steps, each step's choice of
+** code held), LCoD predicts the held-out codes better than coordinate
+** descent with as many steps, which needs more steps to match it (on 64
+** atoms at lambda = 1, coordinate descent converges fast); a checkpoint
+** restores it exactly. Tied only. */
+static void lcod_beats_cd(void **state)
+{
+	(void)state;
+	if (!have_data)
+		skip();
+	kit_host h;
+	void *l = new_lista(&h, "16", "method=lcod");
+	assert_non_null(l);
+	dd_metrics m = {0};
+	double first = train(l, &m);
+	double err = m.value[1], cd = m.value[6], mult = m.value[8];
+	printf("# LCoD(16) code error: %.4f after 50 steps, %.4f after 2000; CD(16) %.4f; "
+	       "CD matches it after %.0f steps (%.1f x T)\n", first, err, cd, m.value[7], mult);
+	assert_string_equal(m.name[1], "lcod_T16_error");
+	assert_string_equal(m.name[8], "lcod_T16_cd_multiple");
+	assert_true(err < first);
+	assert_true(err < 0.6 * cd);  /* measured: 0.31 * cd */
+	assert_true(mult >= 1.5);     /* measured: 2.3 */
+	assert_checkpoint_restores(l, "16", "method=lcod");
+	plugin->learner->destroy(l);
+	const char *untied[] = {"dictionary=" DICT_FILE, "atoms=64", "method=lcod", "untied=1", NULL};
+	kit_params kp;
+	kit_host_init(&h, 1);
+	assert_null(plugin->learner->create(kit_params_make(&kp, plugin, untied), &h.host, &spaces));
+	assert_non_null(strstr(h.error, "tied steps only"));
+}
+
 /* Without a dictionary, or with one of another size, create() says why. */
 static void dictionary_errors(void **state)
 {
@@ -316,6 +433,8 @@ int main(void)
 		cmocka_unit_test(set_lr),
 		cmocka_unit_test(cd_targets_match_fista),
 		cmocka_unit_test(dictionary_errors),
+		cmocka_unit_test(untrained_lcod_is_cd),
+		cmocka_unit_test(lcod_beats_cd),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -4,11 +4,14 @@
 ** to a multinomial logistic regression (the toolkit: dd_linear, cross-
 ** entropy, Adam) classify 2,000 test images better than the same classifier
 ** on raw pixels; the encoder predicts the optimal codes, so its codes
-** reconstruct the images; a checkpoint restores it. The paper's encoder
-** g tanh(W_e y + b) learns, on natural-image patches with a fixed
-** dictionary, to predict the optimal codes better than it did untrained;
-** set() drives the learning rates. (PSD's speed against FISTA is measured
-** in bench/bench_psd.c, never here.)
+** reconstruct the images; a checkpoint restores it; fine-tuned on its own
+** codes' energy (encoder_energy, dictionary frozen), its codes still beat
+** the pixels. The paper's encoder g tanh(W_e y + b) learns, on natural-image
+** patches with a fixed dictionary, to predict the optimal codes better than
+** it did untrained; encoder_energy makes the encoder descend its own codes'
+** energy; dict_lr = 0 freezes the dictionary; set() drives the learning
+** rates. (PSD's speed against FISTA is measured in bench/bench_psd.c,
+** never here.)
 */
 #include <math.h>
 #include <setjmp.h>
@@ -173,6 +176,29 @@ static double train(void *l, const float *x, int count, int dim, int epochs, dd_
 	return first;
 }
 
+/* bench_psd's fine-tuning schedule: updates l on the training images for
+** `epochs` >= 2, its encoder's learning rate warming up to lr over the
+** first epoch, then decaying (cosine) to 0; energy[0] and [1] get the
+** means, over the first and the last epoch, of the encoder's energy (the
+** metric, per image, on each batch before its update). */
+static void tune(void *l, int epochs, double lr, double energy[2])
+{
+	int per_epoch = NTRAIN / 250;
+	energy[0] = energy[1] = 0;
+	for (int e = 0; e < epochs; e++)
+		for (int u = 0; u < per_epoch; u++) {
+			dd_metrics m = {0};
+			int t = e * per_epoch + u;
+			double f = fmin(1.0, (t + 1.0) / per_epoch) *
+			           0.5 * (1.0 + cos(M_PI * t / (epochs * per_epoch)));
+			assert_int_equal(plugin->learner->set(l, "encoder_lr", lr * f), DD_OK);
+			train(l, xtr + (size_t)u * 250 * D, 250, D, 1, &m);
+			assert_string_equal(m.name[5], "encoder_energy");
+			if (e == 0 || e == epochs - 1)
+				energy[e > 0] += m.value[5] / per_epoch;
+		}
+}
+
 static void *new_psd(kit_host *h)
 {
 	const char *ov[] = {"atoms=512", "lambda=0.5", "batch=250", "iters=25", NULL};
@@ -217,6 +243,21 @@ static void codes_beat_pixels(void **state)
 	assert_int_equal(plugin->learner->encode(l2, 16, ote, zb), DD_OK);
 	assert_memory_equal(za, zb, sizeof zb);
 	dd_membuf_free(&mb);
+
+	/* bench_psd's fine-tuning phase, shorter: W_d frozen, encoder_energy
+	** 10; the codes still beat the pixels */
+	double energy[2];
+	assert_int_equal(plugin->learner->set(l, "dict_lr", 0.0), DD_OK);
+	assert_int_equal(plugin->learner->set(l, "encoder_energy", 10.0), DD_OK);
+	tune(l, 2, 3e-4, energy);
+	assert_int_equal(plugin->learner->encode(l, NTRAIN, otr, ctr), DD_OK);
+	assert_int_equal(plugin->learner->encode(l, NTEST, ote, cte), DD_OK);
+	double acc_tuned = classify(ctr, cte, M, 10);
+	printf("# fine-tuned 2 epochs with encoder_energy 10: the energy of the encoder's codes "
+	       "%.2f in the first epoch, %.2f in the second; logistic regression on them %.1f %%\n",
+	       energy[0], energy[1], 100 * acc_tuned);
+	assert_true(energy[1] < energy[0]);
+	assert_true(acc_tuned > acc_pixels + 0.008);
 	free(ctr);
 	plugin->learner->destroy(l);
 	plugin->learner->destroy(l2);
@@ -231,6 +272,12 @@ static void *new_patch_psd(kit_host *h, const char *encoder)
 	kit_params kp;
 	kit_host_init(h, 4);
 	return plugin->learner->create(kit_params_make(&kp, plugin, ov), &h->host, &patch_spaces);
+}
+
+/* The PTRAIN patches to train on (after the dictionary's). */
+static const float *patch_train(void)
+{
+	return patches + (size_t)PDICT * 256 * PN;
 }
 
 /* sum ||a - b||^2 / sum ||b||^2 over PEVAL x PM codes */
@@ -258,7 +305,7 @@ static void tanh_encoder_learns(void **state)
 	void *l = new_patch_psd(&h, "encoder=tanh"), *untrained = new_patch_psd(&hu, "encoder=tanh");
 	assert_non_null(l);
 	assert_non_null(untrained);
-	const float *ptrain = patches + (size_t)PDICT * 256 * PN, *eval = ptrain + (size_t)PTRAIN * PN;
+	const float *ptrain = patch_train(), *eval = ptrain + (size_t)PTRAIN * PN;
 	dd_metrics m = {0};
 	double first = train(l, ptrain, PTRAIN, PN, 3, &m);
 
@@ -301,6 +348,81 @@ static void tanh_encoder_learns(void **state)
 	plugin->learner->destroy(shrink);
 }
 
+/* encoder_energy puts PSD's energy at the encoder's own codes into the
+** encoder's loss. From one checkpoint (an encoder trained 1 epoch on the
+** patches, dictionary fixed), one update with a fresh Adam, whose first
+** step is -lr sign(gradient) on every weight, lowers the energy of that
+** batch's codes by about lr sum |dE/dweight| when encoder_energy dominates
+** the loss (1e4), and by less with encoder_energy 0, where the step
+** follows the prediction loss's signs instead (to first order, the
+** triangle inequality). The energies are the encoder_energy metric, taken
+** by update() before its step, at the next update on the same batch. */
+static void encoder_energy_descends(void **state)
+{
+	(void)state;
+	if (!have_patches)
+		skip();
+	kit_host h;
+	void *l = new_patch_psd(&h, "encoder=shrink");
+	assert_non_null(l);
+	dd_metrics m = {0};
+	train(l, patch_train(), PTRAIN, PN, 1, &m);
+	dd_membuf mb = saved(l);
+	double drop[2];
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(load(l, &mb, mb.len), DD_OK);
+		/* a fresh Adam for both: set to 1, then to the value wanted */
+		assert_int_equal(plugin->learner->set(l, "encoder_energy", 1.0), DD_OK);
+		assert_int_equal(plugin->learner->set(l, "encoder_energy", i ? 1e4 : 0.0), DD_OK);
+		assert_int_equal(plugin->learner->set(l, "encoder_lr", 1e-5), DD_OK);
+		double e[2];
+		for (int k = 0; k < 2; k++) {
+			train(l, patch_train(), 250, PN, 1, &m);
+			assert_string_equal(m.name[5], "encoder_energy");
+			e[k] = m.value[5];
+		}
+		drop[i] = e[0] - e[1];
+		printf("# one step at encoder_energy %g: the batch's energy %.5f -> %.5f\n",
+		       i ? 1e4 : 0.0, e[0], e[1]);
+	}
+	assert_true(drop[1] > 0 && drop[1] > 1.2 * drop[0]);
+	dd_membuf_free(&mb);
+	plugin->learner->destroy(l);
+}
+
+/* dict_lr = 0 freezes the dictionary, re-drawing of idle atoms included:
+** with resample = 1 (re-draw an atom idle for one update) and lambda large
+** enough that many are idle, a learner re-draws atoms while dict_lr > 0
+** and none once it is 0. */
+static void frozen_dictionary(void **state)
+{
+	(void)state;
+	if (!have_patches)
+		skip();
+	const char *ov[] = {"dictionary=" DICT_FILE, "atoms=64", "lambda=8", "batch=250",
+	                    "resample=1", NULL};
+	kit_params kp;
+	kit_host h;
+	kit_host_init(&h, 4);
+	void *l = plugin->learner->create(kit_params_make(&kp, plugin, ov), &h.host, &patch_spaces);
+	assert_non_null(l);
+	double redrawn[2] = {0, 0};
+	for (int phase = 0; phase < 2; phase++) {
+		assert_int_equal(plugin->learner->set(l, "dict_lr", phase ? 0.0 : 0.01), DD_OK);
+		for (int u = 0; u < 8; u++) {
+			dd_metrics m = {0};
+			train(l, patch_train() + (size_t)u * 250 * PN, 250, PN, 1, &m);
+			assert_string_equal(m.name[4], "redrawn");
+			redrawn[phase] += m.value[4];
+		}
+	}
+	printf("# atoms re-drawn in 8 updates: %.0f with dict_lr 0.01, %.0f with 0\n", redrawn[0],
+	       redrawn[1]);
+	assert_true(redrawn[0] > 0);
+	assert_true(redrawn[1] == 0);
+	plugin->learner->destroy(l);
+}
+
 /* set() drives the learning rates: with encoder_lr 0 an update leaves the
 ** encoder as it was; unknown keys and values out of bounds are refused. */
 static void set_learning_rates(void **state)
@@ -311,7 +433,7 @@ static void set_learning_rates(void **state)
 	kit_host h;
 	void *l = new_patch_psd(&h, "encoder=shrink");
 	assert_non_null(l);
-	const float *obs[1] = {patches + (size_t)PDICT * 256 * PN};
+	const float *obs[1] = {patch_train()};
 	static float za[32 * PM], zb[32 * PM];
 	dd_metrics m = {0};
 	assert_int_equal(plugin->learner->encode(l, 32, obs, za), DD_OK);
@@ -327,6 +449,7 @@ static void set_learning_rates(void **state)
 	assert_int_equal(plugin->learner->set(l, "lr", 0.001), DD_ERR);
 	assert_non_null(strstr(h.error, "settable: encoder_lr, dict_lr"));
 	assert_int_equal(plugin->learner->set(l, "dict_lr", -1.0), DD_ERR);
+	assert_int_equal(plugin->learner->set(l, "encoder_energy", -1.0), DD_ERR);
 	plugin->learner->destroy(l);
 }
 
@@ -335,6 +458,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(codes_beat_pixels),
 		cmocka_unit_test(tanh_encoder_learns),
+		cmocka_unit_test(encoder_energy_descends),
+		cmocka_unit_test(frozen_dictionary),
 		cmocka_unit_test(set_learning_rates),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
