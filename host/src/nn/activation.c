@@ -127,7 +127,7 @@ dd_tensor *dd_tanh(dd_graph *g, dd_tensor *x)
 	dd_tensor *y;
 	NN_NEED(x && unary(g, x, &y));
 	for (size_t i = 0; i < x->size; i++)
-		y->data[i] = tanhf(x->data[i]);
+		y->data[i] = dd_tanhf(x->data[i]);
 	return nn_record(g, tanh_backward, y, &x, 1, NULL);
 }
 

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "daydream/ops.h"
 #include "gemm.h"
 
 /* (cblas.h pulls in complex.h, whose macro I rules out the obvious names
@@ -55,14 +56,14 @@ void dd_lstm_forward_pre(const dd_lstm_shape *s, float *h, float *c, float *save
         float *a = gates + (size_t)b * ng;
         for (int j = 0; j < ng; j++) {   /* p may be a: read before write */
             float v = p[j] + (b_ih ? b_ih[j] : 0.0f) + (b_hh ? b_hh[j] : 0.0f);
-            a[j] = (j >= 2 * nh && j < 3 * nh) ? tanhf(v) : sigmoidf(v);
+            a[j] = (j >= 2 * nh && j < 3 * nh) ? dd_tanhf(v) : sigmoidf(v);
         }
         const float *gi = a, *gf = a + nh, *gg = a + 2 * nh, *go = a + 3 * nh;
         const float *cp = c_prev ? c_prev + (size_t)b * nh : NULL;
         float *cb = c + (size_t)b * nh, *hb = h + (size_t)b * nh, *tb = tc + (size_t)b * nh;
         for (int k = 0; k < nh; k++) {
             float cv = gi[k] * gg[k] + (cp ? gf[k] * cp[k] : 0.0f);
-            float t = tanhf(cv);
+            float t = dd_tanhf(cv);
             cb[k] = cv;
             tb[k] = t;
             hb[k] = go[k] * t;

@@ -342,28 +342,6 @@ static void io(void *learner, dd_learner_io *out)
 	out->code_dim = ((psd *)learner)->m;
 }
 
-/* tanh as the rational function of Eigen's fast tanh (numerator of degree
-** 13, denominator 6, inputs clamped to +-7.9), within 4e-7 of tanh: a
-** loop of it vectorises, where one of tanhf costs a fifth of the sgemm
-** before it. */
-static float tanh_rational(float v)
-{
-	const float c = 7.90531110763549805f;
-	float x = v > c ? c : (v < -c ? -c : v), x2 = x * x;
-	float p = -2.76076847742355e-16f;
-	p = p * x2 + 2.00018790482477e-13f;
-	p = p * x2 - 8.60467152213735e-11f;
-	p = p * x2 + 5.12229709037114e-08f;
-	p = p * x2 + 1.48572235717979e-05f;
-	p = p * x2 + 6.37261928875436e-04f;
-	p = p * x2 + 4.89352455891786e-03f;
-	float q = 1.19825839466702e-06f;
-	q = q * x2 + 1.18534705686654e-04f;
-	q = q * x2 + 2.26843463243900e-03f;
-	q = q * x2 + 4.89352518554385e-03f;
-	return x * p / q;
-}
-
 /* F(y) off the tape, for encode(): Z (rows x m) = Y W_e^T in one sgemm,
 ** then b added and the pointwise function applied in one pass, in the
 ** tape's order of operations. */
@@ -377,7 +355,7 @@ static void predict(const psd *s, const float *Y, int rows, float *Z)
 		float *restrict z = Z + (size_t)r * (size_t)m;
 		if (s->tanh)
 			for (int j = 0; j < m; j++)
-				z[j] = tanh_rational(z[j] + b[j]) * u[j];
+				z[j] = dd_tanhf(z[j] + b[j]) * u[j];
 		else /* v minus v clamped to [-theta, theta]: dd_shrink for theta >= 0,
 		      ** as selects that vectorise (a branch per code costs 20x more) */
 			for (int j = 0; j < m; j++) {
