@@ -188,6 +188,7 @@ static const dd_conv2d_shape conv_shapes[] = {
     {2, 2, 4, 3, 2, 4, 5, 1, 1, 1, 1},     /* kernel as wide as the padded input */
     {5, 2, 32, 32, 3, 3, 3, 1, 1, 1, 1},   /* several sgemm chunks, a short last one */
     {70, 3, 5, 4, 2, 3, 3, 2, 2, 1, 1},    /* many images per chunk */
+    {3, 8, 20, 14, 16, 4, 4, 2, 2, 1, 1},  /* K = 128, 210 columns: AVX-512 panels */
 };
 
 static void test_conv2d(void **state)
@@ -232,6 +233,7 @@ static const dd_conv_transpose2d_shape tconv_shapes[] = {
     {1, 2, 2, 2, 3, 5, 5, 1, 1, 2, 2, 0, 0},
     {60, 2, 3, 3, 2, 3, 3, 2, 2, 1, 1, 1, 1},  /* many images per chunk */
     {3, 2, 16, 20, 2, 3, 3, 2, 2, 1, 1, 1, 0}, /* several chunks */
+    {3, 16, 10, 7, 8, 4, 4, 2, 2, 1, 1, 0, 0}, /* K = 128: AVX-512 panels */
 };
 
 static void test_conv_transpose2d(void **state)

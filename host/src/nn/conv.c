@@ -25,6 +25,7 @@
  * input [n][c][h][w] -> output [n][co][ho][wo], weight [co][c][kh][kw]. */
 typedef struct geo {
     int n, c, h, w, co, kh, kw, sh, sw, ph, pw, ho, wo;
+    int hq, wq;       /* size of a phase plane (see phase_channel) */
     size_t P, K;      /* output pixels per image, column length c*kh*kw */
     int nb;           /* images per chunk */
 } geo;
@@ -52,7 +53,8 @@ static geo make_geo(int n, int c, int h, int w, int co, int kh, int kw,
                     int sh, int sw, int ph, int pw)
 {
     geo g = {n, c, h, w, co, kh, kw, sh, sw, ph, pw,
-             out_size(h, ph, kh, sh), out_size(w, pw, kw, sw), 0, 0, 1};
+             out_size(h, ph, kh, sh), out_size(w, pw, kw, sw),
+             (h + 2 * ph + sh - 1) / sh, (w + 2 * pw + sw - 1) / sw, 0, 0, 1};
     g.P = (size_t)g.ho * (size_t)g.wo;
     g.K = (size_t)c * (size_t)kh * (size_t)kw;
     size_t nb = (COLS_TARGET + g.P - 1) / g.P;
@@ -84,6 +86,50 @@ static void make_table(const geo *g, int32_t *idx)
     for (int oy = 0; oy < g->ho; oy++)
         for (int ox = 0; ox < g->wo; ox++)
             idx[oy * g->wo + ox] = oy * g->sh * wp + ox * g->sw;
+}
+
+/* A strided convolution reads every sh-th row and sw-th column of the
+ * padded input: im2col's rows are then strided gathers, col2im's adds
+ * strided scatters. Split each padded plane into sh*sw phase planes of hq
+ * x wq, phase (a, b) holding padded pixel (y*sh + a, x*sw + b); tap (ky,
+ * kx) reads phase (ky % sh, kx % sw) at (oy + ky/sh, ox + kx/sw), a
+ * window of stride 1 whose output rows are runs of wo consecutive floats.
+ * For stride 1 the one phase is the padded plane. */
+static size_t phase_floats(const geo *g)
+{
+    return (size_t)g->sh * g->sw * g->hq * g->wq;
+}
+
+/* Where tap (ky, kx) of a channel starts in its phase planes. */
+static size_t phase_offset(const geo *g, int ky, int kx)
+{
+    size_t plane = (size_t)(ky % g->sh) * g->sw + (size_t)(kx % g->sw);
+    return plane * g->hq * g->wq + (size_t)(ky / g->sh) * g->wq + (size_t)(kx / g->sw);
+}
+
+/* qidx[p] = oy * wq + ox: output pixel p's place in a phase window. */
+static void make_phase_table(const geo *g, int32_t *qidx)
+{
+    for (int oy = 0; oy < g->ho; oy++)
+        for (int ox = 0; ox < g->wo; ox++)
+            qidx[oy * g->wo + ox] = oy * g->wq + ox;
+}
+
+/* One input plane (h x w) into its phase planes, padding as zeros. */
+static void phase_channel(const geo *g, const float *plane, float *q)
+{
+    for (int a = 0; a < g->sh; a++)
+        for (int yq = 0; yq < g->hq; yq++) {
+            int y = yq * g->sh + a - g->ph;
+            const float *src = y >= 0 && y < g->h ? plane + (size_t)y * g->w : NULL;
+            for (int b = 0; b < g->sw; b++) {
+                float *d = q + ((size_t)(a * g->sw + b) * g->hq + yq) * g->wq;
+                for (int xq = 0; xq < g->wq; xq++) {
+                    int x = xq * g->sw + b - g->pw;
+                    d[xq] = src && x >= 0 && x < g->w ? src[x] : 0.0f;
+                }
+            }
+        }
 }
 
 /* n floats from s to d: a loop the compiler vectorises, not a call (the
@@ -141,11 +187,58 @@ PANEL_TARGET static inline void gather_run(float *d, const float *base, const in
                                            size_t n)
 {
     for (size_t i = 0; i < n; i += 16) {
-        __mmask16 m = n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1);
+        size_t left = n - i < 16 ? n - i : 16;
+        __mmask16 m = (__mmask16)((1u << left) - 1);
         __m512i v = _mm512_maskz_loadu_epi32(m, ix + i);
-        _mm512_mask_storeu_ps(d + i, m,
-                              _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, v, base, 4));
+        int32_t lo = ix[i], span = ix[i + left - 1] - lo;
+        __m512 x;
+        if (span >= 0 && span < 32) { /* within two vectors: one permute (a
+                                      ** gather costs 4x more on AMD's cores) */
+            __m512i rel = _mm512_sub_epi32(v, _mm512_set1_epi32(lo));
+            x = _mm512_permutex2var_ps(_mm512_loadu_ps(base + lo), rel,
+                                       _mm512_loadu_ps(base + lo + 16));
+        } else {
+            x = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, v, base, 4);
+        }
+        _mm512_mask_storeu_ps(d + i, m, x);
     }
+}
+
+/* phase_channel for the column panels (AVX-512), when a padded row fits
+ * in two vectors and the stride is 1 or 2: each padded row built in
+ * registers from a masked load (the lanes of the padding are masked off,
+ * so nothing outside the row is read), then its phases picked by one
+ * permute each. The scalar loop costs 2 ns a float, a third of the
+ * encoder's im2col. */
+PANEL_TARGET static void phase_channel_wide(const geo *g, const float *plane, float *q)
+{
+    int wp = g->w + 2 * g->pw;
+    if (g->sw > 2 || wp > 32) {
+        phase_channel(g, plane, q);
+        return;
+    }
+    uint32_t row = ((1u << g->w) - 1) << g->pw; /* lanes of the row in 32 */
+    __mmask16 m_lo = (__mmask16)row, m_hi = (__mmask16)(row >> 16);
+    __mmask16 m_out = (__mmask16)((1u << g->wq) - 1);
+    __m512i pick[2];
+    for (int b = 0; b < g->sw; b++) {
+        int32_t ix[16];
+        for (int i = 0; i < 16; i++) ix[i] = (i * g->sw + b) & 31;
+        pick[b] = _mm512_loadu_si512(ix);
+    }
+    for (int a = 0; a < g->sh; a++)
+        for (int yq = 0; yq < g->hq; yq++) {
+            int y = yq * g->sh + a - g->ph;
+            __m512 lo = _mm512_setzero_ps(), hi = lo;
+            if (y >= 0 && y < g->h) {
+                const float *src = plane + (size_t)y * g->w - g->pw;
+                lo = _mm512_maskz_loadu_ps(m_lo, src);
+                hi = _mm512_maskz_loadu_ps(m_hi, src + 16);
+            }
+            for (int b = 0; b < g->sw; b++)
+                _mm512_mask_storeu_ps(q + ((size_t)(a * g->sw + b) * g->hq + yq) * g->wq,
+                                      m_out, _mm512_permutex2var_ps(lo, pick[b], hi));
+        }
 }
 
 /* d[i] = s[i] for i < n <= 16, one masked load and store. */
@@ -156,6 +249,11 @@ PANEL_TARGET static inline void copy_short(float *d, const float *s, size_t n)
 }
 #else
 #define PANEL_TARGET
+static void phase_channel_wide(const geo *g, const float *plane, float *q)
+{
+    phase_channel(g, plane, q);
+}
+
 static inline void gather_run(float *d, const float *base, const int32_t *ix, size_t n)
 {
     for (size_t i = 0; i < n; i++) d[i] = base[ix[i]];
@@ -197,6 +295,14 @@ PANEL_TARGET static void row_panel(const colmat *cm, size_t r0, size_t nr, size_
         for (size_t p = 0; p < P; p++, d += NR) gather_run(d, pad + idx[p], off, nr);
         return;
     }
+    if (kw == 4 && nr == NR) { /* whole rows of 4 taps: plain 128-bit moves */
+        for (size_t p = 0; p < P; p++, d += NR) {
+            const float *s = pad + idx[p];
+            for (size_t t = 0; t < NR; t += 4)
+                _mm_storeu_ps(d + t, _mm_loadu_ps(s + off[t]));
+        }
+        return;
+    }
     for (size_t p = 0; p < P; p++, d += NR)
         for (size_t t = 0; t < nr; t += kw)
             copy_short(d + t, pad + idx[p] + off[t], kw);
@@ -223,24 +329,32 @@ static void pad_panels(const colmat *cm)
  * receives the whole image, padded, so that a panel of rows, whose taps
  * span channels, is written one pixel (NR consecutive floats) at a time. */
 static void im2col(const geo *g, const float *img, const colmat *cm, size_t b,
-                   float *pad, const int32_t *idx)
+                   float *pad, const int32_t *idx, const int32_t *qidx)
 {
-    size_t pf = pad_floats(g), taps = (size_t)g->kh * g->kw;
+    size_t pf = pad_floats(g), r = 0;
     int wp = g->w + 2 * g->pw;
-    pad_image(g, img, pad);
-    if (cm->lay != ROW_PANELS) {
-        for (size_t r = 0; r < g->K; r++) {
-            size_t ci = r / taps, ky = r % taps / g->kw, kx = r % g->kw;
-            const float *base = pad + ci * pf + ky * wp + kx;
-            if (cm->lay == COL_PANELS) {
-                col_panels_row(cm, r, b * g->P, base, idx, g->P);
-            } else {
-                float *d = cm->p + r * cm->ld + b * g->P;
-                for (size_t p = 0; p < g->P; p++) d[p] = base[idx[p]];
-            }
+    if (cm->lay != ROW_PANELS) { /* a row per tap: from the phase planes */
+        for (int ci = 0; ci < g->c; ci++) {
+            if (cm->lay == COL_PANELS)
+                phase_channel_wide(g, img + (size_t)ci * g->h * g->w, pad);
+            else
+                phase_channel(g, img + (size_t)ci * g->h * g->w, pad);
+            for (int ky = 0; ky < g->kh; ky++)
+                for (int kx = 0; kx < g->kw; kx++, r++) {
+                    const float *base = pad + phase_offset(g, ky, kx);
+                    if (cm->lay == COL_PANELS) {
+                        col_panels_row(cm, r, b * g->P, base, qidx, g->P);
+                    } else {
+                        float *d = cm->p + r * cm->ld + b * g->P;
+                        for (int oy = 0; oy < g->ho; oy++, d += g->wo)
+                            copy_floats(d, base + (size_t)oy * g->wq, (size_t)g->wo);
+                    }
+                }
         }
         return;
     }
+    size_t taps = (size_t)g->kh * g->kw;
+    pad_image(g, img, pad);
     int32_t off[NR];
     for (size_t r0 = 0; r0 < g->K; r0 += NR) {
         size_t nr = g->K - r0 < NR ? g->K - r0 : NR;
@@ -252,47 +366,83 @@ static void im2col(const geo *g, const float *img, const colmat *cm, size_t b,
     }
 }
 
-/* d[i * stride] += r[i] for i < n: one output row of one kernel tap added
- * back onto its padded input row. */
-static inline void add_strided(float *restrict d, const float *restrict r, int n, int stride)
+/* The row stride of the column gradient transposed: K, or K + 16 where K
+ * is a multiple of 256 floats, whose rows 4 KB apart would fall in the
+ * same cache sets (the product's tiles of 8 rows then ran 10 % slower). */
+static size_t colT_stride(const geo *g)
 {
-    if (stride == 1)
-        for (int i = 0; i < n; i++) d[i] += r[i];
-    else
-        for (int i = 0; i < n; i++) d[i * stride] += r[i];
+    return g->K % 256 ? g->K : g->K + 16;
 }
 
-/* The adjoint of im2col: adds every column entry back onto the input pixel
- * it was read from; what lands in the padding is dropped. Row by row of
- * output pixels, so that the adds run along memory, without the offset
- * table's indirection. */
-static void col2im_add(const geo *g, const float *col, size_t ld, float *img, float *pad)
+/* d[i] += r[i] for i < n: one kernel row of one pixel's taps added back
+ * onto its padded input row. */
+static inline void add_taps(float *restrict d, const float *restrict r, int n)
 {
-    size_t wp = (size_t)g->w + 2 * (size_t)g->pw, taps = (size_t)g->kh * g->kw;
-    for (int ci = 0; ci < g->c; ci++) {
-        zero_floats(pad, pad_floats(g));
-        for (int ky = 0; ky < g->kh; ky++)
-            for (int kx = 0; kx < g->kw; kx++) {
-                const float *row = col + ((size_t)ci * taps + (size_t)ky * g->kw + kx) * ld;
-                for (int oy = 0; oy < g->ho; oy++)
-                    add_strided(pad + ((size_t)oy * g->sh + ky) * wp + kx,
-                                row + (size_t)oy * g->wo, g->wo, g->sw);
-            }
-        float *plane = img + (size_t)ci * g->h * g->w;
-        for (int y = 0; y < g->h; y++)
-            add_strided(plane + (size_t)y * g->w, pad + (size_t)(y + g->ph) * wp + g->pw,
-                        g->w, 1);
+    for (int i = 0; i < n; i++) d[i] += r[i];
+}
+
+/* The same for one channel's kh x kw taps at d, input rows wp apart. For
+ * 4 x 4 kernels (the encoders') on x86, four 128-bit rows, every load
+ * issued before the first store: a load behind a store whose address
+ * matches it in the low 12 bits waits for it, and column and pad rows
+ * often do (this order took the second layer's col2im from 3.7 to 2.1
+ * ms). */
+static inline void add_patch(float *d, size_t wp, const float *r, int kh, int kw)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (kh == 4 && kw == 4) {
+        __m128 a0 = _mm_loadu_ps(r), a1 = _mm_loadu_ps(r + 4), a2 = _mm_loadu_ps(r + 8),
+               a3 = _mm_loadu_ps(r + 12);
+        __m128 d0 = _mm_loadu_ps(d), d1 = _mm_loadu_ps(d + wp), d2 = _mm_loadu_ps(d + 2 * wp),
+               d3 = _mm_loadu_ps(d + 3 * wp);
+        _mm_storeu_ps(d, _mm_add_ps(d0, a0));
+        _mm_storeu_ps(d + wp, _mm_add_ps(d1, a1));
+        _mm_storeu_ps(d + 2 * wp, _mm_add_ps(d2, a2));
+        _mm_storeu_ps(d + 3 * wp, _mm_add_ps(d3, a3));
+        return;
     }
+#endif
+    for (int ky = 0; ky < kh; ky++, r += kw)
+        add_taps(d + (size_t)ky * wp, r, kw);
+}
+
+/* The adjoint of im2col, from the column gradient transposed: row p of
+ * colT (stride colT_stride) holds output pixel p's K taps, channel by
+ * channel in rows of kw, so each kernel row adds back as kw consecutive
+ * floats of a padded input row. Pixels go by columns of the same ox % sw:
+ * those patches do not overlap (for kw <= 2*sw), so no add waits on the
+ * store before it (AMD's cores do not forward a store to a load it only
+ * partly covers). What lands in the padding is dropped. (Column rows in
+ * the kernel's order, each added back as a strided run of wo, ran 3x
+ * slower: scalar adds that wait on each other's stores.) */
+static void col2im_add(const geo *g, const float *colT, float *img, float *pad)
+{
+    size_t wp = (size_t)g->w + 2 * (size_t)g->pw, pf = pad_floats(g), ldt = colT_stride(g);
+    size_t taps = (size_t)g->kh * g->kw;
+    zero_floats(pad, (size_t)g->c * pf);
+    for (int px = 0; px < g->sw; px++)
+        for (int oy = 0; oy < g->ho; oy++)
+            for (int ox = px; ox < g->wo; ox += g->sw) {
+                const float *r = colT + ((size_t)oy * g->wo + ox) * ldt;
+                float *at = pad + (size_t)oy * g->sh * wp + (size_t)ox * g->sw;
+                for (int ci = 0; ci < g->c; ci++, at += pf, r += taps)
+                    add_patch(at, wp, r, g->kh, g->kw);
+            }
+    for (int ci = 0; ci < g->c; ci++, img += (size_t)g->h * g->w)
+        for (int y = 0; y < g->h; y++) {
+            const float *src = pad + ci * pf + (size_t)(y + g->ph) * wp + g->pw;
+            float *d = img + (size_t)y * g->w;
+            for (int x = 0; x < g->w; x++) d[x] += src[x];
+        }
 }
 
 /* Scratch layout: the column buffer (K rows of nb*P, or the panels of the
- * same, rounded up to whole panels), a product buffer (co rows of nb*P),
- * where the panels pay the same co x nb*P matrix in column panels (the
- * output gradient as the input gradient's product reads it), the padded
- * planes of one image, and the offset table (P int32s, one float-sized
- * slot each). A chunk of one image needs no product buffer but sizing for
- * the general case keeps the contract simple. */
-typedef struct work { float *col, *prod, *prod_panels, *pad; int32_t *idx; } work;
+ * same, rounded up to whole panels; or nb*P rows of K, the column gradient
+ * transposed), a product buffer (co rows of nb*P), the padded or phase
+ * planes of one image, and the offset tables into both (P int32s each,
+ * one float-sized slot each). A chunk of one image needs no product
+ * buffer but sizing for the general case keeps the contract simple. */
+typedef struct work { float *col, *prod, *pad; int32_t *idx, *qidx; } work;
 
 /* Layers big enough for the panels to pay (and their padding to be
  * small): a property of the geometry alone, so that the scratch size does
@@ -306,20 +456,24 @@ static size_t round_nr(size_t n) { return (n + NR - 1) / NR * NR; }
 
 static size_t col_floats(const geo *g)
 {
-    size_t cols = (size_t)g->nb * g->P;
-    return panel_geo(g) ? round_nr(g->K) * round_nr(cols) : g->K * cols;
+    size_t cols = (size_t)g->nb * g->P, t = colT_stride(g) * cols;
+    size_t c = panel_geo(g) ? round_nr(g->K) * round_nr(cols) : g->K * cols;
+    return c > t ? c : t;
 }
 
-static size_t prod_panel_floats(const geo *g)
+/* Room for the planes of one image: padded (all channels, for the row
+ * panels) or phased (one channel), and where panels are written, slack
+ * for gather_run's two vectors read past the last float it needs. */
+static size_t plane_floats(const geo *g)
 {
-    return panel_geo(g) ? (size_t)g->co * round_nr((size_t)g->nb * g->P) : 0;
+    size_t padded = (size_t)g->c * pad_floats(g), phased = phase_floats(g);
+    return (padded > phased ? padded : phased) + (panel_geo(g) ? 32 : 0);
 }
 
 static size_t geo_scratch(const geo *g)
 {
     size_t cols = (size_t)g->nb * g->P;
-    return col_floats(g) + (size_t)g->co * cols + prod_panel_floats(g) +
-           (size_t)g->c * pad_floats(g) + g->P;
+    return col_floats(g) + (size_t)g->co * cols + plane_floats(g) + 2 * g->P;
 }
 
 static work make_work(const geo *g, float *scratch)
@@ -327,10 +481,11 @@ static work make_work(const geo *g, float *scratch)
     work k;
     k.col = scratch;
     k.prod = k.col + col_floats(g);
-    k.prod_panels = k.prod + (size_t)g->co * (size_t)g->nb * g->P;
-    k.pad = k.prod_panels + prod_panel_floats(g);
-    k.idx = (int32_t *)(void *)(k.pad + (size_t)g->c * pad_floats(g));
+    k.pad = k.prod + (size_t)g->co * (size_t)g->nb * g->P;
+    k.idx = (int32_t *)(void *)(k.pad + plane_floats(g));
+    k.qidx = k.idx + g->P;
     make_table(g, k.idx);
+    make_phase_table(g, k.qidx);
     return k;
 }
 
@@ -398,20 +553,14 @@ static void chunk_part(void *ctx, int part, int parts)
         switch (c->what) {
         case IM2COL:
             im2col(g, c->src + (size_t)(c->n0 + b) * in_img, c->cm, (size_t)b, pad,
-                   c->k->idx);
+                   c->k->idx, c->k->qidx);
             break;
         case COL2IM:
-            col2im_add(g, c->src + b * g->P, ld, c->dst + (size_t)(c->n0 + b) * in_img, pad);
+            col2im_add(g, c->src + b * g->P * colT_stride(g),
+                       c->dst + (size_t)(c->n0 + b) * in_img, pad);
             break;
-        case GATHER: /* into rows at dst, panels at cm, or both */
-            if (c->dst)
-                gather(c->src + (size_t)(c->n0 + b) * out_img, g->co, g->P, ld,
-                       c->dst + b * g->P);
-            if (c->cm)
-                for (int r = 0; r < g->co; r++)
-                    col_panels_row(c->cm, (size_t)r, (size_t)b * g->P,
-                                   c->src + (size_t)(c->n0 + b) * out_img + (size_t)r * g->P,
-                                   NULL, g->P);
+        case GATHER:
+            gather(c->src + (size_t)(c->n0 + b) * out_img, g->co, g->P, ld, c->dst + b * g->P);
             break;
         case SCATTER:
             scatter(c->src + b * g->P, g->co, g->P, ld, c->bias, c->acc,
@@ -425,7 +574,7 @@ static void chunk_part(void *ctx, int part, int parts)
  * parts have one (part 0 uses the scratch's). */
 static int grow_pads(const geo *g, int parts)
 {
-    size_t need = (size_t)g->c * pad_floats(g);
+    size_t need = plane_floats(g);
     for (int p = 1; p < parts; p++)
         if (part_pad_floats[p] < need) {
             float *grown = realloc(part_pad[p], need * sizeof(float));
@@ -547,10 +696,8 @@ static void conv_fwd(const geo *g, float *y, int acc, const float *x,
 
 /* dx += conv's input gradient, dw += its weight gradient (either may be
  * NULL), given dy, in geometry g. One im2col per chunk serves dw; its buffer
- * then receives the column gradient for dx. Where the panels pay, the
- * chunk of dy is also written in the panels the input gradient's product
- * reads (otherwise that product packs it again for every 512 of its rows,
- * along rows a few KB apart: 6 % of the encoder's step). */
+ * then receives the column gradient for dx, transposed (a row of K per
+ * output pixel), which col2im adds back a kernel row at a time. */
 static void conv_bwd(const geo *g, float *dx, float *dw, const float *dy,
                      const float *x, const float *w, float *scratch)
 {
@@ -558,19 +705,15 @@ static void conv_bwd(const geo *g, float *dx, float *dw, const float *dy,
     if (!dx && !dw) return;
     work k = make_work(g, scratch);
     float *col = k.col, *prod = k.prod;
-    int panels = panel_geo(g) && dd_sgemm_panels_ok();
-    layout lay = panels ? ROW_PANELS : ROWS;
+    layout lay = panel_geo(g) && dd_sgemm_panels_ok() ? ROW_PANELS : ROWS;
     for (int n0 = 0; n0 < g->n; n0 += g->nb) {
         int m = g->n - n0 < g->nb ? g->n - n0 : g->nb;
         size_t ld = (size_t)m * g->P;
-        const float *t = dy + (size_t)n0 * out_img;
-        colmat tp = {k.prod_panels, ld, (size_t)g->co, COL_PANELS};
-        int dx_panels = dx && panels, rows = m > 1 && (dw || (dx && !panels));
-        if (rows || dx_panels)
-            each_image(GATHER, g, &k, n0, m, dy, rows ? prod : NULL, NULL, 0,
-                       dx_panels ? &tp : NULL);
-        if (rows)
+        const float *t = dy + (size_t)n0 * out_img;  /* dy's chunk, co rows of ld */
+        if (m > 1) {
+            each_image(GATHER, g, &k, n0, m, dy, prod, NULL, 0, NULL);
             t = prod;
+        }
         if (dw) {
             colmat cm = {col, ld, g->K, lay};
             each_image(IM2COL, g, &k, n0, m, x, NULL, NULL, 0, &cm);
@@ -582,12 +725,8 @@ static void conv_bwd(const geo *g, float *dx, float *dw, const float *dy,
                          (int)ld, col, (int)ld, 1.0f, dw, (int)g->K);
         }
         if (dx) {
-            if (dx_panels)
-                dd_sgemm_panels(CblasTrans, (int)g->K, (int)ld, g->co, 1.0f, w, (int)g->K,
-                                tp.p, 0.0f, col, (int)ld);
-            else
-                dd_sgemm(CblasTrans, CblasNoTrans, (int)g->K, (int)ld, g->co, 1.0f, w,
-                         (int)g->K, t, (int)ld, 0.0f, col, (int)ld);
+            dd_sgemm(CblasTrans, CblasNoTrans, (int)ld, (int)g->K, g->co, 1.0f, t, (int)ld, w,
+                     (int)g->K, 0.0f, col, (int)colT_stride(g));
             each_image(COL2IM, g, &k, n0, m, col, dx, NULL, 0, NULL);
         }
     }

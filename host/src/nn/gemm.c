@@ -49,8 +49,11 @@ enum {
 ** product stays on the caller's thread: the MLP's products (128 x 512 x
 ** 784 and smaller) measured slower and far more variable split in two,
 ** since a worker that has gone to sleep between them costs a wake-up per
-** product. */
+** product. dd_sgemm_panels' caller, conv.c, has just run im2col on the
+** threads, which are still awake: its products split from a 16th of that
+** (the traffic encoder's first layer, 8.5 M, had run on one thread). */
 #define PARALLEL_MIN_FMA (1 << 26)
+#define PANELS_PARALLEL_MIN_FMA (1 << 22)
 
 typedef struct gemm {
 	int ta, tb, M, N, K, lda, ldb, ldc;
@@ -341,15 +344,16 @@ int dd_sgemm_panels_ok(void)
 #endif
 }
 
-/* Runs g on the kernel; 0 when it cannot: no AVX-512, no memory for the
-** buffers, or, unless wait, another thread of the program has them
-** (dd_sgemm then takes OpenBLAS's path). */
-static int kernel_gemm(gemm *g, int wait)
+/* Runs g on the kernel, on every thread if it has min_fma multiply-adds;
+** 0 when it cannot: no AVX-512, no memory for the buffers, or, unless
+** wait, another thread of the program has them (dd_sgemm then takes
+** OpenBLAS's path). */
+static int kernel_gemm(gemm *g, int wait, double min_fma)
 {
 #if HAVE_KERNEL
 	if (use_blas || !has_avx512() || !take_buffers(wait))
 		return 0;
-	int parts = (double)g->M * g->N * g->K < PARALLEL_MIN_FMA ? 1 : nn_parts();
+	int parts = (double)g->M * g->N * g->K < min_fma ? 1 : nn_parts();
 	if (parts > 1 && !ready(parts))
 		parts = 1; /* no memory for the other threads' buffers: alone */
 	int ok = ready(parts);
@@ -360,6 +364,7 @@ static int kernel_gemm(gemm *g, int wait)
 #else
 	(void)g;
 	(void)wait;
+	(void)min_fma;
 	return 0;
 #endif
 }
@@ -377,7 +382,7 @@ void dd_sgemm(enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANSPOSE tb, int M, int N, in
 	gemm g = {.ta = ta != CblasNoTrans, .tb = tb != CblasNoTrans, .M = M, .N = N, .K = K,
 	          .lda = lda, .ldb = ldb, .ldc = ldc, .alpha = alpha, .beta = beta, .A = A,
 	          .B = B, .C = C};
-	if (!kernel_gemm(&g, 0))
+	if (!kernel_gemm(&g, 0, PARALLEL_MIN_FMA))
 		cblas_sgemm(CblasRowMajor, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
@@ -393,6 +398,6 @@ void dd_sgemm_panels(enum CBLAS_TRANSPOSE ta, int M, int N, int K, float alpha,
 	}
 	gemm g = {.ta = ta != CblasNoTrans, .M = M, .N = N, .K = K, .lda = lda, .ldc = ldc,
 	          .alpha = alpha, .beta = beta, .A = A, .Bp = Bp, .C = C};
-	if (!kernel_gemm(&g, 1))
+	if (!kernel_gemm(&g, 1, PANELS_PARALLEL_MIN_FMA))
 		abort(); /* the caller did not ask dd_sgemm_panels_ok() */
 }
