@@ -17,9 +17,11 @@
 /* Target number of im2col columns per sgemm. Deep layers have few output
  * pixels per image (3x14 in the traffic encoder); folding images until a
  * product has about this many columns keeps sgemm near its peak while the
- * column buffer stays a few MB instead of the whole batch's (1536 rather
- * than 3072: col2im then reads it from cache, 3 % of the encoder's step). */
-#define COLS_TARGET 1536
+ * column buffer stays small: the traffic encoder's step is 6 % faster
+ * with 512 than with 1536 (its columns, 2 to 5 MB, then stay in the L3
+ * share of a core, between im2col and the product and between the
+ * product and col2im; 288 to 768 measured alike, 192 slower). */
+#define COLS_TARGET 512
 
 /* The geometry of one convolution in the direction conv2d computes it:
  * input [n][c][h][w] -> output [n][co][ho][wo], weight [co][c][kh][kw]. */
@@ -187,20 +189,45 @@ PANEL_TARGET static inline void gather_run(float *d, const float *base, const in
                                            size_t n)
 {
     for (size_t i = 0; i < n; i += 16) {
-        size_t left = n - i < 16 ? n - i : 16;
-        __mmask16 m = (__mmask16)((1u << left) - 1);
+        __mmask16 m = n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1);
         __m512i v = _mm512_maskz_loadu_epi32(m, ix + i);
-        int32_t lo = ix[i], span = ix[i + left - 1] - lo;
-        __m512 x;
-        if (span >= 0 && span < 32) { /* within two vectors: one permute (a
-                                      ** gather costs 4x more on AMD's cores) */
+        _mm512_mask_storeu_ps(d + i, m,
+                              _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, v, base, 4));
+    }
+}
+
+/* Rows r0..r0+taps-1 of the column panels (taps of one channel) at columns
+ * j0..j0+P-1: row r0+t, pixel p is q[off[t] + qidx[p]]. A block of at most
+ * 16 pixels within one panel reads the same places of every tap's window
+ * but for the tap's offset, so one permute pattern (or gather) serves all
+ * of a channel's taps. A block whose places span less than 32 floats, as
+ * in phase planes, is two loads and a permute (a gather costs 4x more on
+ * AMD's cores); then the writes of a block go down its panel, NR floats
+ * apart. Reads up to 31 floats past a block's first place. */
+PANEL_TARGET static void col_panels_channel(const colmat *cm, size_t r0, size_t j0,
+                                            const float *q, const int32_t *qidx, size_t P,
+                                            const int32_t *off, int taps)
+{
+    for (size_t p = 0; p < P;) {
+        size_t j = j0 + p, o = j % NR, n = NR - o < P - p ? NR - o : P - p;
+        n = n < 16 ? n : 16;
+        float *d = cm->p + (j / NR) * cm->K * NR + r0 * NR + o;
+        __mmask16 m = (__mmask16)((1u << n) - 1);
+        __m512i v = _mm512_maskz_loadu_epi32(m, qidx + p);
+        int32_t lo = qidx[p], span = qidx[p + n - 1] - lo;
+        if (span >= 0 && span < 32) {
             __m512i rel = _mm512_sub_epi32(v, _mm512_set1_epi32(lo));
-            x = _mm512_permutex2var_ps(_mm512_loadu_ps(base + lo), rel,
-                                       _mm512_loadu_ps(base + lo + 16));
+            for (int t = 0; t < taps; t++, d += NR) {
+                const float *s = q + off[t] + lo;
+                _mm512_mask_storeu_ps(d, m, _mm512_permutex2var_ps(_mm512_loadu_ps(s), rel,
+                                                                   _mm512_loadu_ps(s + 16)));
+            }
         } else {
-            x = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, v, base, 4);
+            for (int t = 0; t < taps; t++, d += NR)
+                _mm512_mask_storeu_ps(d, m, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, v,
+                                                                     q + off[t], 4));
         }
-        _mm512_mask_storeu_ps(d + i, m, x);
+        p += n;
     }
 }
 
@@ -254,6 +281,16 @@ static void phase_channel_wide(const geo *g, const float *plane, float *q)
     phase_channel(g, plane, q);
 }
 
+static void col_panels_channel(const colmat *cm, size_t r0, size_t j0, const float *q,
+                               const int32_t *qidx, size_t P, const int32_t *off, int taps)
+{
+    for (int t = 0; t < taps; t++)
+        for (size_t p = 0; p < P; p++) {
+            size_t j = j0 + p;
+            cm->p[(j / NR) * cm->K * NR + (r0 + t) * NR + j % NR] = q[off[t] + qidx[p]];
+        }
+}
+
 static inline void gather_run(float *d, const float *base, const int32_t *ix, size_t n)
 {
     for (size_t i = 0; i < n; i++) d[i] = base[ix[i]];
@@ -264,22 +301,6 @@ static inline void copy_short(float *d, const float *s, size_t n)
     for (size_t i = 0; i < n; i++) d[i] = s[i];
 }
 #endif
-
-/* Row r of the column matrix at columns j0..j0+P-1: base[idx[p]], or
- * base[p] when idx is NULL. */
-PANEL_TARGET static void col_panels_row(const colmat *cm, size_t r, size_t j0,
-                                        const float *base, const int32_t *idx, size_t P)
-{
-    for (size_t p = 0; p < P;) { /* runs that stay in one panel */
-        size_t j = j0 + p, o = j % NR, run = NR - o < P - p ? NR - o : P - p;
-        float *d = cm->p + (j / NR) * cm->K * NR + r * NR + o;
-        if (idx)
-            gather_run(d, base, idx + p, run);
-        else
-            copy_floats(d, base + p, run);
-        p += run;
-    }
-}
 
 /* Rows r0..r0+nr-1 (nr <= NR, one panel) at columns j0..j0+P-1: for pixel
  * p, the nr taps pad[idx[p] + off[t]], NR consecutive floats. When a
@@ -333,27 +354,34 @@ static void im2col(const geo *g, const float *img, const colmat *cm, size_t b,
 {
     size_t pf = pad_floats(g), r = 0;
     int wp = g->w + 2 * g->pw;
-    if (cm->lay != ROW_PANELS) { /* a row per tap: from the phase planes */
+    int taps = g->kh * g->kw;
+    if (cm->lay == COL_PANELS) { /* a row per tap, from the phase planes */
+        int32_t off[16];
         for (int ci = 0; ci < g->c; ci++) {
-            if (cm->lay == COL_PANELS)
-                phase_channel_wide(g, img + (size_t)ci * g->h * g->w, pad);
-            else
-                phase_channel(g, img + (size_t)ci * g->h * g->w, pad);
+            phase_channel_wide(g, img + (size_t)ci * g->h * g->w, pad);
+            for (int t0 = 0; t0 < taps; t0 += 16) {
+                int nt = taps - t0 < 16 ? taps - t0 : 16;
+                for (int t = 0; t < nt; t++)
+                    off[t] = (int32_t)phase_offset(g, (t0 + t) / g->kw, (t0 + t) % g->kw);
+                col_panels_channel(cm, (size_t)(ci * taps + t0), b * g->P, pad, qidx, g->P,
+                                   off, nt);
+            }
+        }
+        return;
+    }
+    if (cm->lay == ROWS) {
+        for (int ci = 0; ci < g->c; ci++) {
+            phase_channel(g, img + (size_t)ci * g->h * g->w, pad);
             for (int ky = 0; ky < g->kh; ky++)
                 for (int kx = 0; kx < g->kw; kx++, r++) {
                     const float *base = pad + phase_offset(g, ky, kx);
-                    if (cm->lay == COL_PANELS) {
-                        col_panels_row(cm, r, b * g->P, base, qidx, g->P);
-                    } else {
-                        float *d = cm->p + r * cm->ld + b * g->P;
-                        for (int oy = 0; oy < g->ho; oy++, d += g->wo)
-                            copy_floats(d, base + (size_t)oy * g->wq, (size_t)g->wo);
-                    }
+                    float *d = cm->p + r * cm->ld + b * g->P;
+                    for (int oy = 0; oy < g->ho; oy++, d += g->wo)
+                        copy_floats(d, base + (size_t)oy * g->wq, (size_t)g->wo);
                 }
         }
         return;
     }
-    size_t taps = (size_t)g->kh * g->kw;
     pad_image(g, img, pad);
     int32_t off[NR];
     for (size_t r0 = 0; r0 < g->K; r0 += NR) {
@@ -438,11 +466,12 @@ static void col2im_add(const geo *g, const float *colT, float *img, float *pad)
 
 /* Scratch layout: the column buffer (K rows of nb*P, or the panels of the
  * same, rounded up to whole panels; or nb*P rows of K, the column gradient
- * transposed), a product buffer (co rows of nb*P), the padded or phase
+ * transposed), a product buffer (co rows of nb*P), the weights in panels
+ * (weight_panel_floats), the padded or phase
  * planes of one image, and the offset tables into both (P int32s each,
  * one float-sized slot each). A chunk of one image needs no product
  * buffer but sizing for the general case keeps the contract simple. */
-typedef struct work { float *col, *prod, *pad; int32_t *idx, *qidx; } work;
+typedef struct work { float *col, *prod, *wpanels, *pad; int32_t *idx, *qidx; } work;
 
 /* Layers big enough for the panels to pay (and their padding to be
  * small): a property of the geometry alone, so that the scratch size does
@@ -470,10 +499,30 @@ static size_t plane_floats(const geo *g)
     return (padded > phased ? padded : phased) + (panel_geo(g) ? 32 : 0);
 }
 
+/* The weights (co x K) in the panels the input gradient's product reads
+ * as its op(B): packed once per backward pass, not by every task of every
+ * chunk's product (2 ms a step in the encoder). */
+static size_t weight_panel_floats(const geo *g)
+{
+    return panel_geo(g) ? (size_t)g->co * round_nr(g->K) : 0;
+}
+
+static void pack_weight_panels(const geo *g, const float *w, float *dst)
+{
+    for (size_t j0 = 0; j0 < g->K; j0 += NR, dst += (size_t)g->co * NR) {
+        size_t n = g->K - j0 < NR ? g->K - j0 : NR;
+        for (int k = 0; k < g->co; k++) {
+            copy_floats(dst + (size_t)k * NR, w + (size_t)k * g->K + j0, n);
+            zero_floats(dst + (size_t)k * NR + n, NR - n);
+        }
+    }
+}
+
 static size_t geo_scratch(const geo *g)
 {
     size_t cols = (size_t)g->nb * g->P;
-    return col_floats(g) + (size_t)g->co * cols + plane_floats(g) + 2 * g->P;
+    return col_floats(g) + (size_t)g->co * cols + weight_panel_floats(g) + plane_floats(g) +
+           2 * g->P;
 }
 
 static work make_work(const geo *g, float *scratch)
@@ -481,7 +530,8 @@ static work make_work(const geo *g, float *scratch)
     work k;
     k.col = scratch;
     k.prod = k.col + col_floats(g);
-    k.pad = k.prod + (size_t)g->co * (size_t)g->nb * g->P;
+    k.wpanels = k.prod + (size_t)g->co * (size_t)g->nb * g->P;
+    k.pad = k.wpanels + weight_panel_floats(g);
     k.idx = (int32_t *)(void *)(k.pad + plane_floats(g));
     k.qidx = k.idx + g->P;
     make_table(g, k.idx);
@@ -705,7 +755,10 @@ static void conv_bwd(const geo *g, float *dx, float *dw, const float *dy,
     if (!dx && !dw) return;
     work k = make_work(g, scratch);
     float *col = k.col, *prod = k.prod;
-    layout lay = panel_geo(g) && dd_sgemm_panels_ok() ? ROW_PANELS : ROWS;
+    int panels = panel_geo(g) && dd_sgemm_panels_ok();
+    layout lay = panels ? ROW_PANELS : ROWS;
+    if (dx && panels)
+        pack_weight_panels(g, w, k.wpanels);
     for (int n0 = 0; n0 < g->n; n0 += g->nb) {
         int m = g->n - n0 < g->nb ? g->n - n0 : g->nb;
         size_t ld = (size_t)m * g->P;
@@ -725,8 +778,12 @@ static void conv_bwd(const geo *g, float *dx, float *dw, const float *dy,
                          (int)ld, col, (int)ld, 1.0f, dw, (int)g->K);
         }
         if (dx) {
-            dd_sgemm(CblasTrans, CblasNoTrans, (int)ld, (int)g->K, g->co, 1.0f, t, (int)ld, w,
-                     (int)g->K, 0.0f, col, (int)colT_stride(g));
+            if (panels)
+                dd_sgemm_panels(CblasTrans, (int)ld, (int)g->K, g->co, 1.0f, t, (int)ld,
+                                k.wpanels, 0.0f, col, (int)colT_stride(g));
+            else
+                dd_sgemm(CblasTrans, CblasNoTrans, (int)ld, (int)g->K, g->co, 1.0f, t, (int)ld,
+                         w, (int)g->K, 0.0f, col, (int)colT_stride(g));
             each_image(COL2IM, g, &k, n0, m, col, dx, NULL, 0, NULL);
         }
     }
