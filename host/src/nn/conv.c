@@ -167,9 +167,10 @@ static void pad_image(const geo *g, const float *img, float *pad)
 
 /* Where im2col puts the K x cols column matrix: in rows of stride ld for
  * dd_sgemm, or straight in the panels dd_sgemm_panels reads, which spares
- * the kernel a packing pass: the matrix as op(B) (forward: columns in
- * panels of DD_GEMM_NR) or its transpose (weight gradient: rows in panels). */
-typedef enum layout { ROWS, COL_PANELS, ROW_PANELS } layout;
+ * the kernel a packing pass: the weight gradient's op(B) is the matrix
+ * transposed, its rows in panels of DD_GEMM_NR. (The forward's columns are
+ * made a block at a time by the product itself: pack_columns.) */
+typedef enum layout { ROWS, ROW_PANELS } layout;
 
 typedef struct colmat {
     float *p;
@@ -178,6 +179,18 @@ typedef struct colmat {
 } colmat;
 
 enum { NR = DD_GEMM_NR };
+
+/* The forward product's op(B), the column matrix of a chunk of images,
+ * made a block at a time where the kernel reads it (dd_sgemm_packed_by):
+ * rows k0..k0+kc (taps), columns j0..j0+nc (output pixels of the chunk's
+ * images, P each), from the images' phase planes (phase_image). Pixel p
+ * of tap row r is at planes + image * c * phase_floats + roff[r] +
+ * qidx[p]. */
+typedef struct column_source {
+    const geo *g;
+    const float *planes;
+    const int32_t *qidx, *roff;
+} column_source;
 
 /* The panel writers. Panels are used only where the AVX-512 kernel runs,
  * so on x86-64 they gather 16 floats at a time with it: d[i] = base[ix[i]]
@@ -196,38 +209,48 @@ PANEL_TARGET static inline void gather_run(float *d, const float *base, const in
     }
 }
 
-/* Rows r0..r0+taps-1 of the column panels (taps of one channel) at columns
- * j0..j0+P-1: row r0+t, pixel p is q[off[t] + qidx[p]]. A block of at most
- * 16 pixels within one panel reads the same places of every tap's window
- * but for the tap's offset, so one permute pattern (or gather) serves all
- * of a channel's taps. A block whose places span less than 32 floats, as
- * in phase planes, is two loads and a permute (a gather costs 4x more on
- * AMD's cores); then the writes of a block go down its panel, NR floats
- * apart. Reads up to 31 floats past a block's first place. */
-PANEL_TARGET static void col_panels_channel(const colmat *cm, size_t r0, size_t j0,
-                                            const float *q, const int32_t *qidx, size_t P,
-                                            const int32_t *off, int taps)
+/* A block of at most 16 pixels of one image within one panel reads the
+ * same places of every tap's window but for the tap's offset, so one
+ * permute pattern (or gather) serves all of its rows. Where those places
+ * span less than 32 floats, as in phase planes, a row is two loads and a
+ * permute (a gather costs 4x more on AMD's cores). Reads up to 31 floats
+ * past a block's first place. */
+PANEL_TARGET static void pack_columns(void *ctx, int k0, int kc, int j0, int nc, float *dst)
 {
-    for (size_t p = 0; p < P;) {
-        size_t j = j0 + p, o = j % NR, n = NR - o < P - p ? NR - o : P - p;
-        n = n < 16 ? n : 16;
-        float *d = cm->p + (j / NR) * cm->K * NR + r0 * NR + o;
-        __mmask16 m = (__mmask16)((1u << n) - 1);
-        __m512i v = _mm512_maskz_loadu_epi32(m, qidx + p);
-        int32_t lo = qidx[p], span = qidx[p + n - 1] - lo;
-        if (span >= 0 && span < 32) {
-            __m512i rel = _mm512_sub_epi32(v, _mm512_set1_epi32(lo));
-            for (int t = 0; t < taps; t++, d += NR) {
-                const float *s = q + off[t] + lo;
-                _mm512_mask_storeu_ps(d, m, _mm512_permutex2var_ps(_mm512_loadu_ps(s), rel,
-                                                                   _mm512_loadu_ps(s + 16)));
+    const column_source *cs = ctx;
+    const geo *g = cs->g;
+    size_t image_floats = (size_t)g->c * phase_floats(g);
+    for (int q0 = 0; q0 < nc; q0 += NR, dst += (size_t)kc * NR) {
+        int in_panel = nc - q0 < NR ? nc - q0 : NR;
+        for (int o = 0; o < in_panel;) {
+            size_t j = (size_t)(j0 + q0 + o), b = j / g->P, p = j % g->P;
+            size_t n = (size_t)(in_panel - o) < g->P - p ? (size_t)(in_panel - o) : g->P - p;
+            n = n < 16 ? n : 16;
+            __mmask16 m = (__mmask16)((1u << n) - 1);
+            __m512i v = _mm512_maskz_loadu_epi32(m, cs->qidx + p);
+            int32_t lo = cs->qidx[p], span = cs->qidx[p + n - 1] - lo;
+            const float *base = cs->planes + b * image_floats;
+            const int32_t *roff = cs->roff + k0;
+            float *d = dst + o;
+            if (span >= 0 && span < 32) {
+                __m512i rel = _mm512_sub_epi32(v, _mm512_set1_epi32(lo));
+                for (int k = 0; k < kc; k++, d += NR) {
+                    const float *src = base + roff[k] + lo;
+                    _mm512_mask_storeu_ps(d, m,
+                                          _mm512_permutex2var_ps(_mm512_loadu_ps(src), rel,
+                                                                 _mm512_loadu_ps(src + 16)));
+                }
+            } else {
+                for (int k = 0; k < kc; k++, d += NR)
+                    _mm512_mask_storeu_ps(d, m,
+                                          _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, v,
+                                                                   base + roff[k], 4));
             }
-        } else {
-            for (int t = 0; t < taps; t++, d += NR)
-                _mm512_mask_storeu_ps(d, m, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, v,
-                                                                     q + off[t], 4));
+            o += (int)n;
         }
-        p += n;
+        if (in_panel < NR)
+            for (int k = 0; k < kc; k++)
+                memset(dst + (size_t)k * NR + in_panel, 0, sizeof(float) * (size_t)(NR - in_panel));
     }
 }
 
@@ -281,14 +304,10 @@ static void phase_channel_wide(const geo *g, const float *plane, float *q)
     phase_channel(g, plane, q);
 }
 
-static void col_panels_channel(const colmat *cm, size_t r0, size_t j0, const float *q,
-                               const int32_t *qidx, size_t P, const int32_t *off, int taps)
+/* (Never called: the panels are AVX-512's alone.) */
+static void pack_columns(void *ctx, int k0, int kc, int j0, int nc, float *dst)
 {
-    for (int t = 0; t < taps; t++)
-        for (size_t p = 0; p < P; p++) {
-            size_t j = j0 + p;
-            cm->p[(j / NR) * cm->K * NR + (r0 + t) * NR + j % NR] = q[off[t] + qidx[p]];
-        }
+    (void)ctx; (void)k0; (void)kc; (void)j0; (void)nc; (void)dst;
 }
 
 static inline void gather_run(float *d, const float *base, const int32_t *ix, size_t n)
@@ -329,15 +348,11 @@ PANEL_TARGET static void row_panel(const colmat *cm, size_t r0, size_t nr, size_
             copy_short(d + t, pad + idx[p] + off[t], kw);
 }
 
-/* Zeros the panels' padding past the matrix (columns past ld, or rows past
- * K), which the kernel reads as part of its last panel. */
+/* Zeros the panels' padding past the matrix (rows past K), which the
+ * kernel reads as part of its last panel. */
 static void pad_panels(const colmat *cm)
 {
-    if (cm->lay == COL_PANELS && cm->ld % NR) {
-        float *d = cm->p + (cm->ld / NR) * cm->K * NR + cm->ld % NR;
-        for (size_t r = 0; r < cm->K; r++)
-            memset(d + r * NR, 0, sizeof(float) * (NR - cm->ld % NR));
-    } else if (cm->lay == ROW_PANELS && cm->K % NR) {
+    if (cm->lay == ROW_PANELS && cm->K % NR) {
         float *d = cm->p + (cm->K / NR) * cm->ld * NR + cm->K % NR;
         for (size_t j = 0; j < cm->ld; j++)
             memset(d + j * NR, 0, sizeof(float) * (NR - cm->K % NR));
@@ -350,26 +365,11 @@ static void pad_panels(const colmat *cm)
  * receives the whole image, padded, so that a panel of rows, whose taps
  * span channels, is written one pixel (NR consecutive floats) at a time. */
 static void im2col(const geo *g, const float *img, const colmat *cm, size_t b,
-                   float *pad, const int32_t *idx, const int32_t *qidx)
+                   float *pad, const int32_t *idx)
 {
-    size_t pf = pad_floats(g), r = 0;
+    size_t pf = pad_floats(g), taps = (size_t)g->kh * g->kw, r = 0;
     int wp = g->w + 2 * g->pw;
-    int taps = g->kh * g->kw;
-    if (cm->lay == COL_PANELS) { /* a row per tap, from the phase planes */
-        int32_t off[16];
-        for (int ci = 0; ci < g->c; ci++) {
-            phase_channel_wide(g, img + (size_t)ci * g->h * g->w, pad);
-            for (int t0 = 0; t0 < taps; t0 += 16) {
-                int nt = taps - t0 < 16 ? taps - t0 : 16;
-                for (int t = 0; t < nt; t++)
-                    off[t] = (int32_t)phase_offset(g, (t0 + t) / g->kw, (t0 + t) % g->kw);
-                col_panels_channel(cm, (size_t)(ci * taps + t0), b * g->P, pad, qidx, g->P,
-                                   off, nt);
-            }
-        }
-        return;
-    }
-    if (cm->lay == ROWS) {
+    if (cm->lay == ROWS) { /* a row per tap, from the phase planes */
         for (int ci = 0; ci < g->c; ci++) {
             phase_channel(g, img + (size_t)ci * g->h * g->w, pad);
             for (int ky = 0; ky < g->kh; ky++)
@@ -464,14 +464,14 @@ static void col2im_add(const geo *g, const float *colT, float *img, float *pad)
         }
 }
 
-/* Scratch layout: the column buffer (K rows of nb*P, or the panels of the
- * same, rounded up to whole panels; or nb*P rows of K, the column gradient
- * transposed), a product buffer (co rows of nb*P), the weights in panels
- * (weight_panel_floats), the padded or phase
- * planes of one image, and the offset tables into both (P int32s each,
- * one float-sized slot each). A chunk of one image needs no product
- * buffer but sizing for the general case keeps the contract simple. */
-typedef struct work { float *col, *prod, *wpanels, *pad; int32_t *idx, *qidx; } work;
+/* Scratch layout: the column buffer (col_floats), a product buffer (co
+ * rows of nb*P), the weights in panels (weight_panel_floats), the padded
+ * or phase planes of one image, and the offset tables, one float-sized
+ * slot per int32: into the padded planes and the phase planes (P each),
+ * and each tap row's offset in an image's phase planes (K). A chunk of one
+ * image needs no product buffer but sizing for the general case keeps the
+ * contract simple. */
+typedef struct work { float *col, *prod, *wpanels, *pad; int32_t *idx, *qidx, *roff; } work;
 
 /* Layers big enough for the panels to pay (and their padding to be
  * small): a property of the geometry alone, so that the scratch size does
@@ -483,11 +483,16 @@ static int panel_geo(const geo *g)
 
 static size_t round_nr(size_t n) { return (n + NR - 1) / NR * NR; }
 
+/* The column buffer holds the columns (K x nb*P, or their panels), the
+ * column gradient transposed, or where the panels pay, the phase planes of
+ * a chunk's images and slack for pack_columns' reads past their end. */
 static size_t col_floats(const geo *g)
 {
     size_t cols = (size_t)g->nb * g->P, t = colT_stride(g) * cols;
     size_t c = panel_geo(g) ? round_nr(g->K) * round_nr(cols) : g->K * cols;
-    return c > t ? c : t;
+    size_t q = panel_geo(g) ? (size_t)g->nb * g->c * phase_floats(g) + 32 : 0;
+    c = c > t ? c : t;
+    return c > q ? c : q;
 }
 
 /* Room for the planes of one image: padded (all channels, for the row
@@ -522,7 +527,7 @@ static size_t geo_scratch(const geo *g)
 {
     size_t cols = (size_t)g->nb * g->P;
     return col_floats(g) + (size_t)g->co * cols + weight_panel_floats(g) + plane_floats(g) +
-           2 * g->P;
+           2 * g->P + g->K;
 }
 
 static work make_work(const geo *g, float *scratch)
@@ -534,8 +539,14 @@ static work make_work(const geo *g, float *scratch)
     k.pad = k.wpanels + weight_panel_floats(g);
     k.idx = (int32_t *)(void *)(k.pad + plane_floats(g));
     k.qidx = k.idx + g->P;
+    k.roff = k.qidx + g->P;
     make_table(g, k.idx);
     make_phase_table(g, k.qidx);
+    for (size_t r = 0; r < g->K; r++) {
+        size_t taps = (size_t)g->kh * g->kw, t = r % taps;
+        k.roff[r] = (int32_t)(r / taps * phase_floats(g) +
+                              phase_offset(g, (int)t / g->kw, (int)t % g->kw));
+    }
     return k;
 }
 
@@ -574,7 +585,7 @@ static void scatter(const float *src, int ch, size_t P, size_t ld, const float *
  * the others in planes of their own, kept from call to call and grown to
  * the largest layer once, so that a steady training step allocates
  * nothing. */
-typedef enum pass { IM2COL, COL2IM, GATHER, SCATTER } pass;
+typedef enum pass { IM2COL, PHASE, COL2IM, GATHER, SCATTER } pass;
 
 static float *part_pad[NN_MAX_PARTS];
 static size_t part_pad_floats[NN_MAX_PARTS];
@@ -603,7 +614,13 @@ static void chunk_part(void *ctx, int part, int parts)
         switch (c->what) {
         case IM2COL:
             im2col(g, c->src + (size_t)(c->n0 + b) * in_img, c->cm, (size_t)b, pad,
-                   c->k->idx, c->k->qidx);
+                   c->k->idx);
+            break;
+        case PHASE: /* all channels of image b into its planes at dst */
+            for (int ci = 0; ci < g->c; ci++)
+                phase_channel_wide(g, c->src + (size_t)(c->n0 + b) * in_img +
+                                          (size_t)ci * g->h * g->w,
+                                   c->dst + ((size_t)b * g->c + (size_t)ci) * phase_floats(g));
             break;
         case COL2IM:
             col2im_add(g, c->src + b * g->P * colT_stride(g),
@@ -709,21 +726,26 @@ static void conv_fwd(const geo *g, float *y, int acc, const float *x,
     size_t out_img = (size_t)g->co * g->P;
     work k = make_work(g, scratch);
     float *col = k.col, *prod = k.prod;
-    /* the columns go straight into the kernel's panels unless the weight
-     * gradient (the transposed convolution's backward) reads them too */
-    layout lay = !dw && panel_geo(g) && dd_sgemm_panels_ok() ? COL_PANELS : ROWS;
+    /* the product makes its columns itself, block by block, from the
+     * images' phase planes, unless the weight gradient (the transposed
+     * convolution's backward) reads them too */
+    int packed = !dw && panel_geo(g) && dd_sgemm_panels_ok();
+    column_source cs = {g, col, k.qidx, k.roff};
     for (int n0 = 0; n0 < g->n; n0 += g->nb) {
         int m = g->n - n0 < g->nb ? g->n - n0 : g->nb;
         size_t ld = (size_t)m * g->P;
-        colmat cm = {col, ld, g->K, lay};
-        each_image(IM2COL, g, &k, n0, m, x, NULL, NULL, 0, &cm);
+        colmat cm = {col, ld, g->K, ROWS};
+        if (packed)
+            each_image(PHASE, g, &k, n0, m, x, col, NULL, 0, NULL);
+        else
+            each_image(IM2COL, g, &k, n0, m, x, NULL, NULL, 0, &cm);
         if (y) {
             /* One image: sgemm writes NCHW directly, no reshuffle. */
             float *c = m == 1 ? y + (size_t)n0 * out_img : prod;
             float beta = m == 1 && acc ? 1.0f : 0.0f;
-            if (lay == COL_PANELS)
-                dd_sgemm_panels(CblasNoTrans, g->co, (int)ld, (int)g->K, 1.0f, w, (int)g->K,
-                                col, beta, c, (int)ld);
+            if (packed)
+                dd_sgemm_packed_by(CblasNoTrans, g->co, (int)ld, (int)g->K, 1.0f, w,
+                                   (int)g->K, pack_columns, &cs, beta, c, (int)ld);
             else
                 dd_sgemm(CblasNoTrans, CblasNoTrans, g->co, (int)ld, (int)g->K, 1.0f, w,
                          (int)g->K, col, (int)ld, beta, c, (int)ld);

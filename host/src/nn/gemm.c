@@ -60,6 +60,8 @@ typedef struct gemm {
 	float alpha, beta;
 	const float *A, *B;
 	const float *Bp;  /* op(B) already in panels, or NULL */
+	dd_gemm_pack_fn pack; /* or op(B) packed by the caller's function */
+	void *pack_ctx;
 	float *C;
 	/* the block of A in a_buf: rows [ic, ic + mc), depth [pb, pb + kb) */
 	int ic, mc, pb, kb;
@@ -226,6 +228,8 @@ static void run_task(const gemm *g, int t, float *bp)
 		if (g->Bp) {
 			stride = (size_t)g->K * NR;
 			b = g->Bp + (size_t)(j0 / NR) * stride + (size_t)pc * NR;
+		} else if (g->pack) {
+			g->pack(g->pack_ctx, pc, kc, j0, j1 - j0, bp);
 		} else {
 			pack_b(g, pc, kc, j0, j1 - j0, bp);
 		}
@@ -386,18 +390,33 @@ void dd_sgemm(enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANSPOSE tb, int M, int N, in
 		cblas_sgemm(CblasRowMajor, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
+/* The products whose op(B) the caller hands over in panels, or packs. */
+static void caller_b_gemm(gemm *g)
+{
+	if (g->M <= 0 || g->N <= 0)
+		return;
+	if (g->K <= 0 || g->alpha == 0.0f) {
+		scale_c(g->M, g->N, g->beta, g->C, g->ldc);
+		return;
+	}
+	if (!kernel_gemm(g, 1, PANELS_PARALLEL_MIN_FMA))
+		abort(); /* the caller did not ask dd_sgemm_panels_ok() */
+}
+
 void dd_sgemm_panels(enum CBLAS_TRANSPOSE ta, int M, int N, int K, float alpha,
                      const float *A, int lda, const float *Bp, float beta, float *C,
                      int ldc)
 {
-	if (M <= 0 || N <= 0)
-		return;
-	if (K <= 0 || alpha == 0.0f) {
-		scale_c(M, N, beta, C, ldc);
-		return;
-	}
 	gemm g = {.ta = ta != CblasNoTrans, .M = M, .N = N, .K = K, .lda = lda, .ldc = ldc,
 	          .alpha = alpha, .beta = beta, .A = A, .Bp = Bp, .C = C};
-	if (!kernel_gemm(&g, 1, PANELS_PARALLEL_MIN_FMA))
-		abort(); /* the caller did not ask dd_sgemm_panels_ok() */
+	caller_b_gemm(&g);
+}
+
+void dd_sgemm_packed_by(enum CBLAS_TRANSPOSE ta, int M, int N, int K, float alpha,
+                        const float *A, int lda, dd_gemm_pack_fn pack, void *ctx,
+                        float beta, float *C, int ldc)
+{
+	gemm g = {.ta = ta != CblasNoTrans, .M = M, .N = N, .K = K, .lda = lda, .ldc = ldc,
+	          .alpha = alpha, .beta = beta, .A = A, .pack = pack, .pack_ctx = ctx, .C = C};
+	caller_b_gemm(&g);
 }

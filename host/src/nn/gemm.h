@@ -29,6 +29,19 @@ void dd_sgemm_panels(enum CBLAS_TRANSPOSE ta, int M, int N, int K, float alpha,
                      const float *A, int lda, const float *Bp, float beta, float *C,
                      int ldc);
 
+/* op(B) made on demand: pack(ctx, k0, kc, j0, nc, dst) writes rows
+** [k0, k0 + kc) and columns [j0, j0 + nc) of op(B) in the layout above,
+** for that block alone (row k0 + k of column j0 + q * DD_GEMM_NR + i at
+** dst[q * kc * DD_GEMM_NR + k * DD_GEMM_NR + i]), zeros past column nc.
+** Each thread calls it for the blocks it multiplies next, so op(B) never
+** exists whole: conv.c's im2col then writes into the cache the kernel reads
+** from, not to memory and back. Only where dd_sgemm_panels_ok() says so. */
+typedef void (*dd_gemm_pack_fn)(void *ctx, int k0, int kc, int j0, int nc, float *dst);
+
+void dd_sgemm_packed_by(enum CBLAS_TRANSPOSE ta, int M, int N, int K, float alpha,
+                        const float *A, int lda, dd_gemm_pack_fn pack, void *ctx,
+                        float beta, float *C, int ldc);
+
 /* Tests: on = 1 sends every product to cblas_sgemm, as on a CPU without
 ** AVX-512 (dd_sgemm_panels_ok() is then 0). */
 void dd_sgemm_use_blas(int on);
