@@ -165,19 +165,6 @@ static void pad_image(const geo *g, const float *img, float *pad)
     }
 }
 
-/* Where im2col puts the K x cols column matrix: in rows of stride ld for
- * dd_sgemm, or straight in the panels dd_sgemm_panels reads, which spares
- * the kernel a packing pass: the weight gradient's op(B) is the matrix
- * transposed, its rows in panels of DD_GEMM_NR. (The forward's columns are
- * made a block at a time by the product itself: pack_columns.) */
-typedef enum layout { ROWS, ROW_PANELS } layout;
-
-typedef struct colmat {
-    float *p;
-    size_t ld, K;  /* columns in use, rows */
-    layout lay;
-} colmat;
-
 enum { NR = DD_GEMM_NR };
 
 /* The forward product's op(B), the column matrix of a chunk of images,
@@ -192,23 +179,21 @@ typedef struct column_source {
     const int32_t *qidx, *roff;
 } column_source;
 
-/* The panel writers. Panels are used only where the AVX-512 kernel runs,
- * so on x86-64 they gather 16 floats at a time with it: d[i] = base[ix[i]]
- * for i < n, through a mask for the last < 16. */
+/* The weight gradient's op(B), the column matrix transposed, made a block
+ * at a time the same way: rows k0..k0+kc (output pixels of the chunk's
+ * images), columns j0..j0+nc (taps), from the images' padded planes
+ * (pad_image): tap r of pixel p is at pads + image * c * pad_floats +
+ * idx[p] + poff[r]. */
+typedef struct tap_source {
+    const geo *g;
+    const float *pads;
+    const int32_t *idx, *poff;
+} tap_source;
+
+/* The panel writers, used only where the AVX-512 kernel runs. */
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 #define PANEL_TARGET __attribute__((target("avx512f")))
-PANEL_TARGET static inline void gather_run(float *d, const float *base, const int32_t *ix,
-                                           size_t n)
-{
-    for (size_t i = 0; i < n; i += 16) {
-        __mmask16 m = n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1);
-        __m512i v = _mm512_maskz_loadu_epi32(m, ix + i);
-        _mm512_mask_storeu_ps(d + i, m,
-                              _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, v, base, 4));
-    }
-}
-
 /* A block of at most 16 pixels of one image within one panel reads the
  * same places of every tap's window but for the tap's offset, so one
  * permute pattern (or gather) serves all of its rows. Where those places
@@ -291,11 +276,32 @@ PANEL_TARGET static void phase_channel_wide(const geo *g, const float *plane, fl
         }
 }
 
-/* d[i] = s[i] for i < n <= 16, one masked load and store. */
-PANEL_TARGET static inline void copy_short(float *d, const float *s, size_t n)
+/* A row of a panel is one pixel's taps; a kernel row's kw taps are kw
+ * consecutive floats of the padded image, copied as one 128-bit move for
+ * the encoders' kw = 4 (panels start at multiples of NR, which 4 divides,
+ * so the runs never straddle a panel). */
+PANEL_TARGET static void pack_taps(void *ctx, int k0, int kc, int j0, int nc, float *dst)
 {
-    __mmask16 m = (__mmask16)((1u << n) - 1);
-    _mm512_mask_storeu_ps(d, m, _mm512_maskz_loadu_ps(m, s));
+    const tap_source *ts = ctx;
+    const geo *g = ts->g;
+    size_t image_floats = (size_t)g->c * pad_floats(g);
+    for (int q0 = 0; q0 < nc; q0 += NR, dst += (size_t)kc * NR) {
+        int in_panel = nc - q0 < NR ? nc - q0 : NR;
+        const int32_t *poff = ts->poff + j0 + q0;
+        float *d = dst;
+        for (int k = 0; k < kc; k++, d += NR) {
+            size_t j = (size_t)(k0 + k);
+            const float *s = ts->pads + j / g->P * image_floats + ts->idx[j % g->P];
+            int t = 0;
+            if (g->kw == 4)
+                for (; t + 4 <= in_panel; t += 4)
+                    _mm_storeu_ps(d + t, _mm_loadu_ps(s + poff[t]));
+            for (; t < in_panel; t++)
+                d[t] = s[poff[t]];
+            for (; t < NR; t++)
+                d[t] = 0.0f;
+        }
+    }
 }
 #else
 #define PANEL_TARGET
@@ -310,87 +316,29 @@ static void pack_columns(void *ctx, int k0, int kc, int j0, int nc, float *dst)
     (void)ctx; (void)k0; (void)kc; (void)j0; (void)nc; (void)dst;
 }
 
-static inline void gather_run(float *d, const float *base, const int32_t *ix, size_t n)
+static void pack_taps(void *ctx, int k0, int kc, int j0, int nc, float *dst)
 {
-    for (size_t i = 0; i < n; i++) d[i] = base[ix[i]];
-}
-
-static inline void copy_short(float *d, const float *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++) d[i] = s[i];
+    (void)ctx; (void)k0; (void)kc; (void)j0; (void)nc; (void)dst;
 }
 #endif
 
-/* Rows r0..r0+nr-1 (nr <= NR, one panel) at columns j0..j0+P-1: for pixel
- * p, the nr taps pad[idx[p] + off[t]], NR consecutive floats. When a
- * panel holds whole rows of kernel taps (kw divides NR), the kw taps of a
- * row are kw consecutive floats of the padded image: copied as runs, not
- * gathered one by one. */
-PANEL_TARGET static void row_panel(const colmat *cm, size_t r0, size_t nr, size_t j0,
-                                   const float *pad, const int32_t *idx, const int32_t *off,
-                                   size_t P, size_t kw)
+/* Writes image b's patches into columns b*P.. of the K x ld column matrix
+ * col (where the panels do not run): row (ci*kh + ky)*kw + kx holds, for
+ * every output pixel, the input value the kernel tap (ky, kx) of channel
+ * ci sees there (zero in the padding), a run of wo floats per output row
+ * of the channel's phase planes at q. */
+static void im2col(const geo *g, const float *img, float *col, size_t ld, size_t b, float *q)
 {
-    float *d = cm->p + (r0 / NR) * cm->ld * NR + j0 * NR;
-    if (NR % kw || kw > 16) {
-        for (size_t p = 0; p < P; p++, d += NR) gather_run(d, pad + idx[p], off, nr);
-        return;
-    }
-    if (kw == 4 && nr == NR) { /* whole rows of 4 taps: plain 128-bit moves */
-        for (size_t p = 0; p < P; p++, d += NR) {
-            const float *s = pad + idx[p];
-            for (size_t t = 0; t < NR; t += 4)
-                _mm_storeu_ps(d + t, _mm_loadu_ps(s + off[t]));
-        }
-        return;
-    }
-    for (size_t p = 0; p < P; p++, d += NR)
-        for (size_t t = 0; t < nr; t += kw)
-            copy_short(d + t, pad + idx[p] + off[t], kw);
-}
-
-/* Zeros the panels' padding past the matrix (rows past K), which the
- * kernel reads as part of its last panel. */
-static void pad_panels(const colmat *cm)
-{
-    if (cm->lay == ROW_PANELS && cm->K % NR) {
-        float *d = cm->p + (cm->K / NR) * cm->ld * NR + cm->K % NR;
-        for (size_t j = 0; j < cm->ld; j++)
-            memset(d + j * NR, 0, sizeof(float) * (NR - cm->K % NR));
-    }
-}
-
-/* Writes image b's patches into columns b*P.. of the column matrix: row
- * (ci*kh + ky)*kw + kx holds, for every output pixel, the input value the
- * kernel tap (ky, kx) of channel ci sees there (zero in the padding). pad
- * receives the whole image, padded, so that a panel of rows, whose taps
- * span channels, is written one pixel (NR consecutive floats) at a time. */
-static void im2col(const geo *g, const float *img, const colmat *cm, size_t b,
-                   float *pad, const int32_t *idx)
-{
-    size_t pf = pad_floats(g), taps = (size_t)g->kh * g->kw, r = 0;
-    int wp = g->w + 2 * g->pw;
-    if (cm->lay == ROWS) { /* a row per tap, from the phase planes */
-        for (int ci = 0; ci < g->c; ci++) {
-            phase_channel(g, img + (size_t)ci * g->h * g->w, pad);
-            for (int ky = 0; ky < g->kh; ky++)
-                for (int kx = 0; kx < g->kw; kx++, r++) {
-                    const float *base = pad + phase_offset(g, ky, kx);
-                    float *d = cm->p + r * cm->ld + b * g->P;
-                    for (int oy = 0; oy < g->ho; oy++, d += g->wo)
-                        copy_floats(d, base + (size_t)oy * g->wq, (size_t)g->wo);
-                }
-        }
-        return;
-    }
-    pad_image(g, img, pad);
-    int32_t off[NR];
-    for (size_t r0 = 0; r0 < g->K; r0 += NR) {
-        size_t nr = g->K - r0 < NR ? g->K - r0 : NR;
-        for (size_t t = 0; t < nr; t++) {
-            size_t r = r0 + t, ci = r / taps, ky = r % taps / g->kw, kx = r % g->kw;
-            off[t] = (int32_t)(ci * pf + ky * wp + kx);
-        }
-        row_panel(cm, r0, nr, b * g->P, pad, idx, off, g->P, (size_t)g->kw);
+    size_t r = 0;
+    for (int ci = 0; ci < g->c; ci++) {
+        phase_channel(g, img + (size_t)ci * g->h * g->w, q);
+        for (int ky = 0; ky < g->kh; ky++)
+            for (int kx = 0; kx < g->kw; kx++, r++) {
+                const float *base = q + phase_offset(g, ky, kx);
+                float *d = col + r * ld + b * g->P;
+                for (int oy = 0; oy < g->ho; oy++, d += g->wo)
+                    copy_floats(d, base + (size_t)oy * g->wq, (size_t)g->wo);
+            }
     }
 }
 
@@ -468,10 +416,14 @@ static void col2im_add(const geo *g, const float *colT, float *img, float *pad)
  * rows of nb*P), the weights in panels (weight_panel_floats), the padded
  * or phase planes of one image, and the offset tables, one float-sized
  * slot per int32: into the padded planes and the phase planes (P each),
- * and each tap row's offset in an image's phase planes (K). A chunk of one
+ * and each tap row's offset in an image's phase and padded planes (K
+ * each). A chunk of one
  * image needs no product buffer but sizing for the general case keeps the
  * contract simple. */
-typedef struct work { float *col, *prod, *wpanels, *pad; int32_t *idx, *qidx, *roff; } work;
+typedef struct work {
+    float *col, *prod, *wpanels, *pad;
+    int32_t *idx, *qidx, *roff, *poff;
+} work;
 
 /* Layers big enough for the panels to pay (and their padding to be
  * small): a property of the geometry alone, so that the scratch size does
@@ -483,25 +435,28 @@ static int panel_geo(const geo *g)
 
 static size_t round_nr(size_t n) { return (n + NR - 1) / NR * NR; }
 
-/* The column buffer holds the columns (K x nb*P, or their panels), the
- * column gradient transposed, or where the panels pay, the phase planes of
- * a chunk's images and slack for pack_columns' reads past their end. */
+/* The column buffer holds the columns (K x nb*P), the column gradient
+ * transposed, or where the panels pay, the padded or the phase planes of a
+ * chunk's images (and slack for pack_columns' reads past their end). */
 static size_t col_floats(const geo *g)
 {
     size_t cols = (size_t)g->nb * g->P, t = colT_stride(g) * cols;
     size_t c = panel_geo(g) ? round_nr(g->K) * round_nr(cols) : g->K * cols;
-    size_t q = panel_geo(g) ? (size_t)g->nb * g->c * phase_floats(g) + 32 : 0;
+    size_t q = 0;
+    if (panel_geo(g)) {
+        size_t phased = phase_floats(g) + 32, padded = pad_floats(g);
+        q = (size_t)g->nb * g->c * (phased > padded ? phased : padded);
+    }
     c = c > t ? c : t;
     return c > q ? c : q;
 }
 
-/* Room for the planes of one image: padded (all channels, for the row
- * panels) or phased (one channel), and where panels are written, slack
- * for gather_run's two vectors read past the last float it needs. */
+/* Room for the planes of one image: padded (all channels, for col2im) or
+ * phased (one channel, for im2col). */
 static size_t plane_floats(const geo *g)
 {
     size_t padded = (size_t)g->c * pad_floats(g), phased = phase_floats(g);
-    return (padded > phased ? padded : phased) + (panel_geo(g) ? 32 : 0);
+    return padded > phased ? padded : phased;
 }
 
 /* The weights (co x K) in the panels the input gradient's product reads
@@ -527,7 +482,7 @@ static size_t geo_scratch(const geo *g)
 {
     size_t cols = (size_t)g->nb * g->P;
     return col_floats(g) + (size_t)g->co * cols + weight_panel_floats(g) + plane_floats(g) +
-           2 * g->P + g->K;
+           2 * g->P + 2 * g->K;
 }
 
 static work make_work(const geo *g, float *scratch)
@@ -540,12 +495,14 @@ static work make_work(const geo *g, float *scratch)
     k.idx = (int32_t *)(void *)(k.pad + plane_floats(g));
     k.qidx = k.idx + g->P;
     k.roff = k.qidx + g->P;
+    k.poff = k.roff + g->K;
     make_table(g, k.idx);
     make_phase_table(g, k.qidx);
+    size_t taps = (size_t)g->kh * g->kw, wp = (size_t)g->w + 2 * (size_t)g->pw;
     for (size_t r = 0; r < g->K; r++) {
-        size_t taps = (size_t)g->kh * g->kw, t = r % taps;
-        k.roff[r] = (int32_t)(r / taps * phase_floats(g) +
-                              phase_offset(g, (int)t / g->kw, (int)t % g->kw));
+        size_t ci = r / taps, ky = r % taps / g->kw, kx = r % g->kw;
+        k.roff[r] = (int32_t)(ci * phase_floats(g) + phase_offset(g, (int)ky, (int)kx));
+        k.poff[r] = (int32_t)(ci * pad_floats(g) + ky * wp + kx);
     }
     return k;
 }
@@ -585,7 +542,7 @@ static void scatter(const float *src, int ch, size_t P, size_t ld, const float *
  * the others in planes of their own, kept from call to call and grown to
  * the largest layer once, so that a steady training step allocates
  * nothing. */
-typedef enum pass { IM2COL, PHASE, COL2IM, GATHER, SCATTER } pass;
+typedef enum pass { IM2COL, PHASE, PAD, COL2IM, GATHER, SCATTER } pass;
 
 static float *part_pad[NN_MAX_PARTS];
 static size_t part_pad_floats[NN_MAX_PARTS];
@@ -595,7 +552,6 @@ typedef struct chunk {
     pass what;
     const geo *g;
     const work *k;
-    const colmat *cm;
     int n0, m, acc;
     const float *src, *bias;
     float *dst;
@@ -612,15 +568,18 @@ static void chunk_part(void *ctx, int part, int parts)
     float *pad = part ? part_pad[part] : c->k->pad;
     for (int b; (b = atomic_fetch_add(&c->next, 1)) < c->m;) {
         switch (c->what) {
-        case IM2COL:
-            im2col(g, c->src + (size_t)(c->n0 + b) * in_img, c->cm, (size_t)b, pad,
-                   c->k->idx);
+        case IM2COL: /* into the column matrix at dst */
+            im2col(g, c->src + (size_t)(c->n0 + b) * in_img, c->dst, ld, (size_t)b, pad);
             break;
         case PHASE: /* all channels of image b into its planes at dst */
             for (int ci = 0; ci < g->c; ci++)
                 phase_channel_wide(g, c->src + (size_t)(c->n0 + b) * in_img +
                                           (size_t)ci * g->h * g->w,
                                    c->dst + ((size_t)b * g->c + (size_t)ci) * phase_floats(g));
+            break;
+        case PAD: /* all channels of image b into its padded planes at dst */
+            pad_image(g, c->src + (size_t)(c->n0 + b) * in_img,
+                      c->dst + (size_t)b * g->c * pad_floats(g));
             break;
         case COL2IM:
             col2im_add(g, c->src + b * g->P * colT_stride(g),
@@ -653,10 +612,9 @@ static int grow_pads(const geo *g, int parts)
 }
 
 static void each_image(pass what, const geo *g, const work *k, int n0, int m,
-                       const float *src, float *dst, const float *bias, int acc,
-                       const colmat *cm)
+                       const float *src, float *dst, const float *bias, int acc)
 {
-    chunk c = {what, g, k, cm, n0, m, acc, src, bias, dst, 0};
+    chunk c = {what, g, k, n0, m, acc, src, bias, dst, 0};
     int parts = nn_parts(), own = 0;
     if (parts > m) parts = m;
     if ((what == IM2COL || what == COL2IM) && parts > 1) {
@@ -666,7 +624,6 @@ static void each_image(pass what, const geo *g, const work *k, int n0, int m,
     }
     dd_nn_parallel(chunk_part, &c, parts);
     if (own) atomic_flag_clear(&part_pads_in_use);
-    if (cm) pad_panels(cm);
 }
 
 static void add_bias(float *y, const float *bias, int n, int ch, size_t P)
@@ -734,11 +691,7 @@ static void conv_fwd(const geo *g, float *y, int acc, const float *x,
     for (int n0 = 0; n0 < g->n; n0 += g->nb) {
         int m = g->n - n0 < g->nb ? g->n - n0 : g->nb;
         size_t ld = (size_t)m * g->P;
-        colmat cm = {col, ld, g->K, ROWS};
-        if (packed)
-            each_image(PHASE, g, &k, n0, m, x, col, NULL, 0, NULL);
-        else
-            each_image(IM2COL, g, &k, n0, m, x, NULL, NULL, 0, &cm);
+        each_image(packed ? PHASE : IM2COL, g, &k, n0, m, x, col, NULL, 0);
         if (y) {
             /* One image: sgemm writes NCHW directly, no reshuffle. */
             float *c = m == 1 ? y + (size_t)n0 * out_img : prod;
@@ -750,14 +703,14 @@ static void conv_fwd(const geo *g, float *y, int acc, const float *x,
                 dd_sgemm(CblasNoTrans, CblasNoTrans, g->co, (int)ld, (int)g->K, 1.0f, w,
                          (int)g->K, col, (int)ld, beta, c, (int)ld);
             if (m > 1)
-                each_image(SCATTER, g, &k, n0, m, prod, y, bias, acc, NULL);
+                each_image(SCATTER, g, &k, n0, m, prod, y, bias, acc);
             else if (bias)
                 add_bias(c, bias, 1, g->co, g->P);
         }
         if (dw) {
             const float *t = gy + (size_t)n0 * out_img;
             if (m > 1) {
-                each_image(GATHER, g, &k, n0, m, gy, prod, NULL, 0, NULL);
+                each_image(GATHER, g, &k, n0, m, gy, prod, NULL, 0);
                 t = prod;
             }
             dd_sgemm(CblasNoTrans, CblasTrans, g->co, (int)g->K, (int)ld, 1.0f, t, (int)ld,
@@ -767,9 +720,10 @@ static void conv_fwd(const geo *g, float *y, int acc, const float *x,
 }
 
 /* dx += conv's input gradient, dw += its weight gradient (either may be
- * NULL), given dy, in geometry g. One im2col per chunk serves dw; its buffer
- * then receives the column gradient for dx, transposed (a row of K per
- * output pixel), which col2im adds back a kernel row at a time. */
+ * NULL), given dy, in geometry g. The column buffer holds a chunk's
+ * columns (or padded planes, from which the weight gradient's product packs
+ * them itself), then the column gradient for dx, transposed (a row of K
+ * per output pixel), which col2im adds back a kernel row at a time. */
 static void conv_bwd(const geo *g, float *dx, float *dw, const float *dy,
                      const float *x, const float *w, float *scratch)
 {
@@ -778,7 +732,7 @@ static void conv_bwd(const geo *g, float *dx, float *dw, const float *dy,
     work k = make_work(g, scratch);
     float *col = k.col, *prod = k.prod;
     int panels = panel_geo(g) && dd_sgemm_panels_ok();
-    layout lay = panels ? ROW_PANELS : ROWS;
+    tap_source ts = {g, col, k.idx, k.poff};
     if (dx && panels)
         pack_weight_panels(g, w, k.wpanels);
     for (int n0 = 0; n0 < g->n; n0 += g->nb) {
@@ -786,15 +740,14 @@ static void conv_bwd(const geo *g, float *dx, float *dw, const float *dy,
         size_t ld = (size_t)m * g->P;
         const float *t = dy + (size_t)n0 * out_img;  /* dy's chunk, co rows of ld */
         if (m > 1) {
-            each_image(GATHER, g, &k, n0, m, dy, prod, NULL, 0, NULL);
+            each_image(GATHER, g, &k, n0, m, dy, prod, NULL, 0);
             t = prod;
         }
         if (dw) {
-            colmat cm = {col, ld, g->K, lay};
-            each_image(IM2COL, g, &k, n0, m, x, NULL, NULL, 0, &cm);
-            if (lay == ROW_PANELS)
-                dd_sgemm_panels(CblasNoTrans, g->co, (int)g->K, (int)ld, 1.0f, t, (int)ld,
-                                col, 1.0f, dw, (int)g->K);
+            each_image(panels ? PAD : IM2COL, g, &k, n0, m, x, col, NULL, 0);
+            if (panels)
+                dd_sgemm_packed_by(CblasNoTrans, g->co, (int)g->K, (int)ld, 1.0f, t, (int)ld,
+                                   pack_taps, &ts, 1.0f, dw, (int)g->K);
             else
                 dd_sgemm(CblasNoTrans, CblasTrans, g->co, (int)g->K, (int)ld, 1.0f, t,
                          (int)ld, col, (int)ld, 1.0f, dw, (int)g->K);
@@ -806,7 +759,7 @@ static void conv_bwd(const geo *g, float *dx, float *dw, const float *dy,
             else
                 dd_sgemm(CblasTrans, CblasNoTrans, (int)ld, (int)g->K, g->co, 1.0f, t, (int)ld,
                          w, (int)g->K, 0.0f, col, (int)colT_stride(g));
-            each_image(COL2IM, g, &k, n0, m, col, dx, NULL, 0, NULL);
+            each_image(COL2IM, g, &k, n0, m, col, dx, NULL, 0);
         }
     }
 }
