@@ -10,8 +10,8 @@ protocol, one line each way:
   -> setup MODEL      builds MODEL, warms up, tries PyTorch's variants and
   <- ready S VARIANT  keeps the fastest (its best configuration, see
                       BENCHMARKING.md), whose median step took S seconds
-  -> run              one timed training step
-  <- t SECONDS
+  -> run N            one untimed training step, then N back to back,
+  <- t SECONDS        timed together: their mean
   -> quit
 With more than one thread bench_nn runs two copies, under libgomp's default
 OMP_WAIT_POLICY and under PASSIVE (each is the faster one at some load of a
@@ -139,7 +139,12 @@ def main():
             step, median = setup(cmd[1])
             print(f"ready {median:.9f} {step.name}", flush=True)
         elif cmd[0] == "run":
-            print(f"t {timed(step):.9f}", flush=True)
+            n = int(cmd[1]) if len(cmd) > 1 else 1
+            step()
+            t0 = time.perf_counter()
+            for _ in range(n):
+                step()
+            print(f"t {(time.perf_counter() - t0) / n:.9f}", flush=True)
 
 
 if __name__ == "__main__":
