@@ -1,8 +1,9 @@
 /* conv.c - conv2d and transposed conv2d, forward and backward side by side.
  * im2col turns a chunk of the batch into one column matrix so that each
  * layer is a few large matrix products (dd_sgemm, gemm.h) rather than one
- * small one per image; where the AVX-512 kernel runs, im2col writes the
- * columns straight into the panels it reads. The per-image passes (im2col,
+ * small one per image; where the AVX-512 kernel runs, the products make
+ * their columns themselves, a block at a time, from the chunk's phase or
+ * padded planes (dd_sgemm_packed_by). The per-image passes (planes,
  * col2im, reshuffles) are spread over the toolkit's threads. */
 #include "conv.h"
 

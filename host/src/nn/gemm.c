@@ -1,9 +1,10 @@
 /*
 ** gemm.c -- dd_sgemm, a packed matrix product with an AVX-512 kernel.
 **
-** OpenBLAS is pinned to its AVX2 kernels on the AMD machines this project
-** runs on (OPENBLAS_CORETYPE=Haswell, for correctness), which halves what
-** their two 512-bit FMA pipes can do. This is the classic BLIS scheme
+** OpenBLAS is pinned to its AVX2 kernels on some of the AMD machines this
+** project runs on (OPENBLAS_CORETYPE=Haswell, for correctness), which
+** halves what their 512-bit FMA pipes can do; where it is not, ours is
+** about as fast, and lets conv.c pack its own panels. This is the classic BLIS scheme
 ** instead, on row-major C: op(A) is packed into panels MR = 8 rows tall,
 ** op(B) into panels NR = 48 columns wide, KC deep at a time; a micro-kernel
 ** keeps one 8 x 48 tile of C in 24 zmm registers (enough independent sums
@@ -16,7 +17,8 @@
 ** together, into a buffer they share; then the block's columns of C (and
 ** its rows too when N is narrow) are cut into tasks that the threads take
 ** in turn from a counter, each packing its own B block (KC x at most NC,
-** in L2) unless the caller handed B over in panels (dd_sgemm_panels).
+** in L2) unless the caller handed B over in panels (dd_sgemm_panels) or
+** packs the block itself (dd_sgemm_packed_by).
 ** Taking tasks rather than a fixed half keeps both threads busy when one
 ** is held up (the machine is shared) or the halves are uneven. Buffers are
 ** allocated on first use and kept, so a training step allocates nothing.
