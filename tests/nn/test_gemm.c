@@ -52,9 +52,29 @@ static float *panels(const float *B, int ldb, int K, int N)
 	return p;
 }
 
+/* op(B) for dd_sgemm_packed_by, packed from B (K x N, row stride ldb) a
+** block at a time; checks that every block asked for lies in op(B) and
+** starts on a panel. */
+typedef struct plain_b { const float *B; int ldb, K, N; } plain_b;
+
+static void pack_plain(void *ctx, int k0, int kc, int j0, int nc, float *dst)
+{
+	const plain_b *pb = ctx;
+	if (k0 < 0 || kc < 1 || k0 + kc > pb->K || j0 < 0 || nc < 1 || j0 + nc > pb->N ||
+	    j0 % DD_GEMM_NR)
+		fail_msg("pack asked for rows %d+%d, columns %d+%d of %d x %d", k0, kc, j0, nc,
+		         pb->K, pb->N);
+	for (int q = 0; q < nc; q += DD_GEMM_NR)
+		for (int k = 0; k < kc; k++)
+			for (int i = 0; i < DD_GEMM_NR; i++)
+				dst[(size_t)q * kc + (size_t)k * DD_GEMM_NR + i] =
+					q + i < nc ? pb->B[(size_t)(k0 + k) * pb->ldb + j0 + q + i] : 0.0f;
+}
+
 /* One product of M x K by K x N, A and B stored as ta / tb say with
 ** leading dimensions pad wider than their rows; C's ldc is pad wider too.
-** tb = 2: B (not transposed) goes to dd_sgemm_panels in panels. */
+** tb = 2: B (not transposed) goes to dd_sgemm_panels in panels; tb = 3: to
+** dd_sgemm_packed_by, packed on demand. */
 static void check(int ta, int tb, int M, int N, int K, float alpha, float beta, int pad)
 {
 	int ar = ta ? K : M, ac = ta ? M : K, br = tb == 1 ? N : K, bc = tb == 1 ? K : N;
@@ -70,7 +90,12 @@ static void check(int ta, int tb, int M, int N, int K, float alpha, float beta, 
 				C[(size_t)i * ldc + j] = NAN;
 	for (size_t i = 0; i < (size_t)M * ldc; i++)
 		C0[i] = C[i];
-	if (tb == 2) {
+	if (tb == 3) {
+		plain_b pb = {B, ldb, K, N};
+		dd_sgemm_packed_by(ta ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda,
+		                   pack_plain, &pb, beta, C, ldc);
+		tb = 0;
+	} else if (tb == 2) {
 		float *Bp = panels(B, ldb, K, N);
 		dd_sgemm_panels(ta ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, Bp, beta, C,
 		                ldc);
@@ -154,7 +179,9 @@ static void test_blocks(void **state)
 	dd_nn_set_threads(1);
 }
 
-/* B handed over in panels, both forms of A, on one and two threads. */
+/* B handed over in panels, or packed on demand by the caller's function,
+** both forms of A, on one and two threads; K past a block of A (2048) and
+** M past a block of rows (512) too. */
 static void test_panels(void **state)
 {
 	(void)state;
@@ -162,11 +189,13 @@ static void test_panels(void **state)
 		skip(); /* no AVX-512: conv.c does not ask for panels */
 	for (int thr = 1; thr <= 2; thr++) {
 		dd_nn_set_threads(thr);
-		for (int ta = 0; ta < 2; ta++) {
-			check(ta, 2, 13, 100, 31, 1.0f, 0.0f, 2);
-			check(ta, 2, 64, 1000, 300, 1.0f, 1.0f, 0);
-			check(ta, 2, 600, 47, 257, -1.5f, 0.25f, 1);
-		}
+		for (int ta = 0; ta < 2; ta++)
+			for (int tb = 2; tb <= 3; tb++) {
+				check(ta, tb, 13, 100, 31, 1.0f, 0.0f, 2);
+				check(ta, tb, 64, 1000, 300, 1.0f, 1.0f, 0);
+				check(ta, tb, 600, 47, 257, -1.5f, 0.25f, 1);
+			}
+		check(0, 3, 40, 150, 2100, 1.0f, 0.5f, 3);
 	}
 	dd_nn_set_threads(1);
 }
