@@ -72,12 +72,11 @@ static geo conv_geo(const dd_conv2d_shape *s)
                     s->sh, s->sw, s->ph, s->pw);
 }
 
-/* im2col and col2im work on one zero-padded copy of an input plane, so the
- * inner loops carry no bounds tests, and read it through a table of the P
- * offsets (oy*sh)*wp + ox*sw of each output pixel's top-left tap: a kernel
- * tap (ky, kx) is then a flat gather at offset ky*wp + kx, one loop of P
- * iterations rather than ho loops of wo (wo is 3 to 12 in the encoders, too
- * short for a loop to pay off). */
+/* col2im and the weight gradient's columns (pack_taps) work on a
+ * zero-padded copy of the input planes, so the inner loops carry no bounds
+ * tests, through a table of the P offsets (oy*sh)*wp + ox*sw of each
+ * output pixel's top-left tap: kernel tap (ky, kx) of channel ci is then
+ * at a fixed offset from it, ci*pad_floats + ky*wp + kx. */
 static size_t pad_floats(const geo *g)
 {
     return (size_t)(g->h + 2 * g->ph) * (size_t)(g->w + 2 * g->pw);
@@ -441,8 +440,7 @@ static size_t round_nr(size_t n) { return (n + NR - 1) / NR * NR; }
  * chunk's images (and slack for pack_columns' reads past their end). */
 static size_t col_floats(const geo *g)
 {
-    size_t cols = (size_t)g->nb * g->P, t = colT_stride(g) * cols;
-    size_t c = panel_geo(g) ? round_nr(g->K) * round_nr(cols) : g->K * cols;
+    size_t cols = (size_t)g->nb * g->P, t = colT_stride(g) * cols, c = g->K * cols;
     size_t q = 0;
     if (panel_geo(g)) {
         size_t phased = phase_floats(g) + 32, padded = pad_floats(g);
