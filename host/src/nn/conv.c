@@ -170,7 +170,7 @@ enum { NR = DD_GEMM_NR };
 /* The forward product's op(B), the column matrix of a chunk of images,
  * made a block at a time where the kernel reads it (dd_sgemm_packed_by):
  * rows k0..k0+kc (taps), columns j0..j0+nc (output pixels of the chunk's
- * images, P each), from the images' phase planes (phase_image). Pixel p
+ * images, P each), from the images' phase planes (the PHASE pass). Pixel p
  * of tap row r is at planes + image * c * phase_floats + roff[r] +
  * qidx[p]. */
 typedef struct column_source {
@@ -182,7 +182,7 @@ typedef struct column_source {
 /* The weight gradient's op(B), the column matrix transposed, made a block
  * at a time the same way: rows k0..k0+kc (output pixels of the chunk's
  * images), columns j0..j0+nc (taps), from the images' padded planes
- * (pad_image): tap r of pixel p is at pads + image * c * pad_floats +
+ * (the PAD pass): tap r of pixel p is at pads + image * c * pad_floats +
  * idx[p] + poff[r]. */
 typedef struct tap_source {
     const geo *g;
@@ -239,7 +239,7 @@ PANEL_TARGET static void pack_columns(void *ctx, int k0, int kc, int j0, int nc,
     }
 }
 
-/* phase_channel for the column panels (AVX-512), when a padded row fits
+/* phase_channel for the forward's columns (AVX-512), when a padded row fits
  * in two vectors and the stride is 1 or 2: each padded row built in
  * registers from a masked load (the lanes of the padding are masked off,
  * so nothing outside the row is read), then its phases picked by one
@@ -417,9 +417,8 @@ static void col2im_add(const geo *g, const float *colT, float *img, float *pad)
  * or phase planes of one image, and the offset tables, one float-sized
  * slot per int32: into the padded planes and the phase planes (P each),
  * and each tap row's offset in an image's phase and padded planes (K
- * each). A chunk of one
- * image needs no product buffer but sizing for the general case keeps the
- * contract simple. */
+ * each). A chunk of one image needs no product buffer but sizing for the
+ * general case keeps the contract simple. */
 typedef struct work {
     float *col, *prod, *wpanels, *pad;
     int32_t *idx, *qidx, *roff, *poff;
@@ -433,6 +432,12 @@ static int panel_geo(const geo *g)
     return g->K >= NR && (size_t)g->nb * g->P >= 2 * NR;
 }
 
+/* Whether this layer's products make their own panels: on this CPU too. */
+static int panels_run(const geo *g)
+{
+    return panel_geo(g) && dd_sgemm_panels_ok();
+}
+
 static size_t round_nr(size_t n) { return (n + NR - 1) / NR * NR; }
 
 /* The column buffer holds the columns (K x nb*P), the column gradient
@@ -443,8 +448,8 @@ static size_t col_floats(const geo *g)
     size_t cols = (size_t)g->nb * g->P, t = colT_stride(g) * cols, c = g->K * cols;
     size_t q = 0;
     if (panel_geo(g)) {
-        size_t phased = phase_floats(g) + 32, padded = pad_floats(g);
-        q = (size_t)g->nb * g->c * (phased > padded ? phased : padded);
+        size_t phased = phase_floats(g), padded = pad_floats(g);
+        q = (size_t)g->nb * g->c * (phased > padded ? phased : padded) + 32;
     }
     c = c > t ? c : t;
     return c > q ? c : q;
@@ -464,17 +469,6 @@ static size_t plane_floats(const geo *g)
 static size_t weight_panel_floats(const geo *g)
 {
     return panel_geo(g) ? (size_t)g->co * round_nr(g->K) : 0;
-}
-
-static void pack_weight_panels(const geo *g, const float *w, float *dst)
-{
-    for (size_t j0 = 0; j0 < g->K; j0 += NR, dst += (size_t)g->co * NR) {
-        size_t n = g->K - j0 < NR ? g->K - j0 : NR;
-        for (int k = 0; k < g->co; k++) {
-            copy_floats(dst + (size_t)k * NR, w + (size_t)k * g->K + j0, n);
-            zero_floats(dst + (size_t)k * NR + n, NR - n);
-        }
-    }
 }
 
 static size_t geo_scratch(const geo *g)
@@ -685,7 +679,7 @@ static void conv_fwd(const geo *g, float *y, int acc, const float *x,
     /* the product makes its columns itself, block by block, from the
      * images' phase planes, unless the weight gradient (the transposed
      * convolution's backward) reads them too */
-    int packed = !dw && panel_geo(g) && dd_sgemm_panels_ok();
+    int packed = !dw && panels_run(g);
     column_source cs = {g, col, k.qidx, k.roff};
     for (int n0 = 0; n0 < g->n; n0 += g->nb) {
         int m = g->n - n0 < g->nb ? g->n - n0 : g->nb;
@@ -730,10 +724,10 @@ static void conv_bwd(const geo *g, float *dx, float *dw, const float *dy,
     if (!dx && !dw) return;
     work k = make_work(g, scratch);
     float *col = k.col, *prod = k.prod;
-    int panels = panel_geo(g) && dd_sgemm_panels_ok();
+    int panels = panels_run(g);
     tap_source ts = {g, col, k.idx, k.poff};
     if (dx && panels)
-        pack_weight_panels(g, w, k.wpanels);
+        dd_sgemm_pack_panels(CblasNoTrans, g->co, (int)g->K, w, (int)g->K, k.wpanels);
     for (int n0 = 0; n0 < g->n; n0 += g->nb) {
         int m = g->n - n0 < g->nb ? g->n - n0 : g->nb;
         size_t ld = (size_t)m * g->P;

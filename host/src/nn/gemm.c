@@ -4,8 +4,8 @@
 ** OpenBLAS is pinned to its AVX2 kernels on some of the AMD machines this
 ** project runs on (OPENBLAS_CORETYPE=Haswell, for correctness), which
 ** halves what their 512-bit FMA pipes can do; where it is not, ours is
-** about as fast, and lets conv.c pack its own panels. This is the classic BLIS scheme
-** instead, on row-major C: op(A) is packed into panels MR = 8 rows tall,
+** about as fast, and lets conv.c make its own panels. This is the classic
+** BLIS scheme instead, on row-major C: op(A) is packed into panels MR = 8 rows tall,
 ** op(B) into panels NR = 48 columns wide, KC deep at a time; a micro-kernel
 ** keeps one 8 x 48 tile of C in 24 zmm registers (enough independent sums
 ** to cover the FMA latency) while it runs down the KC products, reading
@@ -70,6 +70,35 @@ typedef struct gemm {
 	atomic_int next;  /* the next task to take */
 } gemm;
 
+/* Rows [p0, p0 + kc) and columns [j0, j0 + nc) of op(B) into NR-column
+** panels, each kc rows of NR numbers, zero past column nc. */
+static void pack_b(const gemm *g, int p0, int kc, int j0, int nc, float *dst)
+{
+	for (int q = 0; q < nc; q += NR, dst += NR * kc) {
+		int nr = nc - q < NR ? nc - q : NR;
+		if (!g->tb) { /* B is K x N: a row of the panel is contiguous */
+			const float *src = g->B + (size_t)p0 * g->ldb + j0 + q;
+			for (int k = 0; k < kc; k++, src += g->ldb) {
+				memcpy(dst + k * NR, src, sizeof(float) * (size_t)nr);
+				memset(dst + k * NR + nr, 0, sizeof(float) * (size_t)(NR - nr));
+			}
+		} else {
+			for (int c = 0; c < NR; c++) {
+				const float *src = g->B + (size_t)(j0 + q + c) * g->ldb + p0;
+				for (int k = 0; k < kc; k++)
+					dst[k * NR + c] = c < nr ? src[k] : 0.0f;
+			}
+		}
+	}
+}
+
+void dd_sgemm_pack_panels(enum CBLAS_TRANSPOSE tb, int K, int N, const float *B, int ldb,
+                          float *Bp)
+{
+	gemm g = {.tb = tb != CblasNoTrans, .N = N, .K = K, .ldb = ldb, .B = B};
+	pack_b(&g, 0, K, 0, N, Bp);
+}
+
 #if HAVE_KERNEL
 static float *a_buf;                 /* MC x KB, shared by the threads */
 static float *b_buf[NN_MAX_PARTS];   /* KC x NC, per thread */
@@ -123,28 +152,6 @@ static void pack_a(const gemm *g, int i0, int mc, int p0, int kc, float *dst)
 			for (int r = 0; r < MR; r++)
 				for (int kk = k; kk < kc; kk++)
 					dst[kk * MR + r] = r < mr ? src[(size_t)r * g->lda + kk] : 0.0f;
-		}
-	}
-}
-
-/* Rows [p0, p0 + kc) and columns [j0, j0 + nc) of op(B) into NR-column
-** panels, each kc rows of NR numbers, zero past column nc. */
-static void pack_b(const gemm *g, int p0, int kc, int j0, int nc, float *dst)
-{
-	for (int q = 0; q < nc; q += NR, dst += NR * kc) {
-		int nr = nc - q < NR ? nc - q : NR;
-		if (!g->tb) { /* B is K x N: a row of the panel is contiguous */
-			const float *src = g->B + (size_t)p0 * g->ldb + j0 + q;
-			for (int k = 0; k < kc; k++, src += g->ldb) {
-				memcpy(dst + k * NR, src, sizeof(float) * (size_t)nr);
-				memset(dst + k * NR + nr, 0, sizeof(float) * (size_t)(NR - nr));
-			}
-		} else {
-			for (int c = 0; c < NR; c++) {
-				const float *src = g->B + (size_t)(j0 + q + c) * g->ldb + p0;
-				for (int k = 0; k < kc; k++)
-					dst[k * NR + c] = c < nr ? src[k] : 0.0f;
-			}
 		}
 	}
 }

@@ -25,6 +25,11 @@ void dd_sgemm(enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANSPOSE tb, int M, int N, in
 enum { DD_GEMM_NR = 48 };
 
 int dd_sgemm_panels_ok(void);
+
+/* op(B), K x N, into that layout at Bp (DD_GEMM_NR-column panels, zeros past
+** column N): for an operand used by many products, packed once. */
+void dd_sgemm_pack_panels(enum CBLAS_TRANSPOSE tb, int K, int N, const float *B, int ldb,
+                          float *Bp);
 void dd_sgemm_panels(enum CBLAS_TRANSPOSE ta, int M, int N, int K, float alpha,
                      const float *A, int lda, const float *Bp, float beta, float *C,
                      int ldc);
