@@ -64,9 +64,9 @@ typedef struct gemm {
 	float *C;
 	/* the block of A in a_buf: rows [ic, ic + mc), depth [pb, pb + kb) */
 	int ic, mc, pb, kb;
-	/* its tasks: tm tiles of rows by tn tiles of columns, n_groups of them
-	** across, m_groups down */
-	int tm, tn, m_groups, n_groups;
+	/* its tasks: its m_tiles x n_tiles tiles of C cut into m_groups of rows
+	** by n_groups of columns */
+	int m_tiles, n_tiles, m_groups, n_groups;
 	atomic_int next;  /* the next task to take */
 } gemm;
 
@@ -219,12 +219,21 @@ static void pack_part(void *ctx, int p, int parts)
 	}
 }
 
+/* Bound i of n tiles cut into g groups as evenly as can be (sizes differ
+** by one at most). */
+static int cut(int n, int g, int i)
+{
+	return (int)((long)n * i / g);
+}
+
 /* Task t: its tiles of C through the whole depth of the block. */
 static void run_task(const gemm *g, int t, float *bp)
 {
 	int ng = t % g->n_groups, mg = t / g->n_groups;
-	int r0 = mg * g->tm * MR, r1 = r0 + g->tm * MR < g->mc ? r0 + g->tm * MR : g->mc;
-	int j0 = ng * g->tn * NR, j1 = j0 + g->tn * NR < g->N ? j0 + g->tn * NR : g->N;
+	int r0 = cut(g->m_tiles, g->m_groups, mg) * MR, r1 = cut(g->m_tiles, g->m_groups, mg + 1) * MR;
+	int j0 = cut(g->n_tiles, g->n_groups, ng) * NR, j1 = cut(g->n_tiles, g->n_groups, ng + 1) * NR;
+	r1 = r1 < g->mc ? r1 : g->mc;
+	j1 = j1 < g->N ? j1 : g->N;
 	for (int pc = g->pb; pc < g->pb + g->kb; pc += KC) {
 		int kc = g->pb + g->kb - pc < KC ? g->pb + g->kb - pc : KC;
 		float beta = pc ? 1.0f : g->beta;
@@ -256,21 +265,72 @@ static void task_part(void *ctx, int p, int parts)
 		run_task(g, t, b_buf[p]);
 }
 
-/* Cuts the block into tasks: column groups of up to NC, about four tasks
-** per thread, and groups of rows as well when there are too few columns. */
+/* The time of a plan (gm groups of row tiles by gn of column tiles) on
+** parts threads that each take the next task when free: the load of the
+** busiest, in tiles of C, each task also paying pack tiles per column tile
+** for its own copy of the B block. */
+static double plan_time(int m_tiles, int n_tiles, int gm, int gn, int parts, double pack)
+{
+	double load[NN_MAX_PARTS] = {0}, most = 0;
+	for (int t = 0; t < gm * gn; t++) {
+		int mg = t / gn, ng = t % gn, p = 0;
+		int rows = cut(m_tiles, gm, mg + 1) - cut(m_tiles, gm, mg);
+		int cols = cut(n_tiles, gn, ng + 1) - cut(n_tiles, gn, ng);
+		for (int q = 1; q < parts; q++)
+			p = load[q] < load[p] ? q : p;
+		load[p] += cols * (rows + pack);
+		most = load[p] > most ? load[p] : most;
+	}
+	return most;
+}
+
+/* Cuts the block into tasks, groups of row tiles by groups of at most
+** NC / NR column tiles. One thread: whole rows. Several: the plan whose
+** busiest thread ends first, counting the B blocks each group of rows
+** packs again and a little for each task. A fixed task size left one
+** thread a task more than the other in most of the encoder's products
+** (13 or 15 tasks for 2 threads), 6 to 11 % of each product. */
 static int plan_tasks(gemm *g, int parts)
 {
 	int n_tiles = (g->N + NR - 1) / NR, m_tiles = (g->mc + MR - 1) / MR;
-	g->tn = parts > 1 ? n_tiles / (4 * parts) : NC / NR;
-	g->tn = g->tn < 1 ? 1 : g->tn > NC / NR ? NC / NR : g->tn;
-	g->n_groups = (n_tiles + g->tn - 1) / g->tn;
+	int gn_min = (n_tiles + NC / NR - 1) / (NC / NR);
+	/* The plans of the last few shapes (a training step has a handful,
+	** and the search costs a few microseconds). Under in_use: one
+	** product at a time. */
+	static struct { int mc, N, parts, bp, m_groups, n_groups; } seen[16];
+	static int next_seen;
+	int bp = g->Bp != NULL;
 	g->m_groups = 1;
-	if (parts > 1 && g->n_groups < 4 * parts) {
-		int want = (4 * parts + g->n_groups - 1) / g->n_groups;
-		g->m_groups = want < m_tiles ? want : m_tiles;
+	g->n_groups = gn_min;
+	for (int i = 0; i < 16 && parts > 1; i++)
+		if (seen[i].mc == g->mc && seen[i].N == g->N && seen[i].parts == parts &&
+		    seen[i].bp == bp) {
+			g->m_groups = seen[i].m_groups;
+			g->n_groups = seen[i].n_groups;
+			parts = 1; /* planned */
+		}
+	if (parts > 1) {
+		double pack = g->Bp ? 0.0 : 0.25, best = -1;
+		for (int gm = 1; gm <= 4 && gm <= m_tiles; gm++)
+			for (int gn = gn_min; gn <= n_tiles && gn <= 8 * parts && gm * gn <= 64; gn++) {
+				double t = plan_time(m_tiles, n_tiles, gm, gn, parts, pack) +
+				           0.25 * gm * gn / parts;
+				if (best < 0 || t < best) {
+					best = t;
+					g->m_groups = gm;
+					g->n_groups = gn;
+				}
+			}
+		seen[next_seen].mc = g->mc;
+		seen[next_seen].N = g->N;
+		seen[next_seen].parts = parts;
+		seen[next_seen].bp = bp;
+		seen[next_seen].m_groups = g->m_groups;
+		seen[next_seen].n_groups = g->n_groups;
+		next_seen = (next_seen + 1) % 16;
 	}
-	g->tm = (m_tiles + g->m_groups - 1) / g->m_groups;
-	g->m_groups = (m_tiles + g->tm - 1) / g->tm;
+	g->m_tiles = m_tiles;
+	g->n_tiles = n_tiles;
 	return g->m_groups * g->n_groups;
 }
 
