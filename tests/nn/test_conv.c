@@ -189,6 +189,10 @@ static const dd_conv2d_shape conv_shapes[] = {
     {5, 2, 32, 32, 3, 3, 3, 1, 1, 1, 1},   /* several sgemm chunks, a short last one */
     {70, 3, 5, 4, 2, 3, 3, 2, 2, 1, 1},    /* many images per chunk */
     {3, 8, 20, 14, 16, 4, 4, 2, 2, 1, 1},  /* K = 128, 210 columns: AVX-512 panels */
+    /* Winograd's (winograd.c, where AVX-512 runs): forward and input
+     * gradient, 17 images = a group of 16 and one of 1 */
+    {17, 16, 22, 12, 64, 4, 4, 2, 2, 1, 1},
+    {3, 16, 21, 15, 64, 4, 4, 2, 2, 2, 0},  /* forward alone; padding 2 and 0 */
 };
 
 static void test_conv2d(void **state)

@@ -14,6 +14,7 @@
 
 #include "gemm.h"
 #include "nn_internal.h"
+#include "winograd.h"
 
 /* Target number of im2col columns per sgemm. Deep layers have few output
  * pixels per image (3x14 in the traffic encoder); folding images until a
@@ -760,6 +761,8 @@ static void conv_bwd(const geo *g, float *dx, float *dw, const float *dy,
 void dd_conv2d_forward(const dd_conv2d_shape *s, float *out, const float *in,
                        const float *weight, const float *bias, float *scratch)
 {
+    if (nn_wino_pays(s, 0) && nn_wino_forward(s, out, in, weight, bias))
+        return;
     geo g = conv_geo(s);
     conv_fwd(&g, out, 0, in, weight, bias, NULL, NULL, scratch);
 }
@@ -770,6 +773,8 @@ void dd_conv2d_backward(const dd_conv2d_shape *s, float *din, float *dweight,
 {
     geo g = conv_geo(s);
     if (dbias) bias_grad(dbias, dout, g.n, g.co, g.P);
+    if (din && nn_wino_pays(s, 1) && nn_wino_input_grad(s, din, dout, weight))
+        din = NULL;
     conv_bwd(&g, din, dweight, dout, in, weight, scratch);
 }
 

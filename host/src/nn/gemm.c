@@ -484,3 +484,37 @@ void dd_sgemm_packed_by(enum CBLAS_TRANSPOSE ta, int M, int N, int K, float alph
 	          .alpha = alpha, .beta = beta, .A = A, .pack = pack, .pack_ctx = ctx, .C = C};
 	caller_b_gemm(&g);
 }
+
+size_t dd_sgemm_rows_floats(int M, int K)
+{
+	return (size_t)((M + MR - 1) / MR * MR) * (size_t)K;
+}
+
+void dd_sgemm_pack_rows(enum CBLAS_TRANSPOSE ta, int M, int K, const float *A, int lda,
+                        float *Ap)
+{
+	gemm g = {.ta = ta != CblasNoTrans, .A = A, .lda = lda};
+	size_t rows = (size_t)((M + MR - 1) / MR * MR);
+	for (int pc = 0; pc < K; pc += KC)
+		pack_a(&g, 0, M, pc, K - pc < KC ? K - pc : KC, Ap + (size_t)pc * rows);
+}
+
+void dd_sgemm_both_packed(int M, int N, int K, const float *Ap, const float *Bp, float beta,
+                          float *C, int ldc)
+{
+#if HAVE_KERNEL
+	size_t rows = (size_t)((M + MR - 1) / MR * MR);
+	for (int pc = 0; pc < K; pc += KC) {
+		int kc = K - pc < KC ? K - pc : KC;
+		const float *a = Ap + (size_t)pc * rows;
+		for (int ir = 0; ir < M; ir += MR)
+			for (int jr = 0; jr < N; jr += NR)
+				kernel(kc, a + (size_t)ir * kc, Bp + (size_t)(jr / NR) * K * NR + (size_t)pc * NR,
+				       C + (size_t)ir * ldc + jr, ldc, 1.0f, pc ? 1.0f : beta,
+				       M - ir < MR ? M - ir : MR, N - jr < NR ? N - jr : NR);
+	}
+#else
+	(void)M; (void)N; (void)K; (void)Ap; (void)Bp; (void)beta; (void)C; (void)ldc;
+	abort(); /* the caller did not ask dd_sgemm_panels_ok() */
+#endif
+}

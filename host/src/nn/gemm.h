@@ -47,6 +47,18 @@ void dd_sgemm_packed_by(enum CBLAS_TRANSPOSE ta, int M, int N, int K, float alph
                         const float *A, int lda, dd_gemm_pack_fn pack, void *ctx,
                         float beta, float *C, int ldc);
 
+/* Both operands packed by the caller, the product on the calling thread
+** alone and with no buffer: for work that a caller spreads over the threads
+** as whole products (winograd.c). op(A), M x K, goes into panels with
+** dd_sgemm_pack_rows (dd_sgemm_rows_floats of them); op(B) is in the
+** layout above. C = op(A) op(B) + beta C. Only where dd_sgemm_panels_ok()
+** says so. */
+size_t dd_sgemm_rows_floats(int M, int K);
+void dd_sgemm_pack_rows(enum CBLAS_TRANSPOSE ta, int M, int K, const float *A, int lda,
+                        float *Ap);
+void dd_sgemm_both_packed(int M, int N, int K, const float *Ap, const float *Bp, float beta,
+                          float *C, int ldc);
+
 /* Tests: on = 1 sends every product to cblas_sgemm, as on a CPU without
 ** AVX-512 (dd_sgemm_panels_ok() is then 0). */
 void dd_sgemm_use_blas(int on);
