@@ -109,43 +109,41 @@ static wino make_wino(const dd_conv2d_shape *s, int dir)
 	return w;
 }
 
-/* The 2 x 2 kernel g of output plane o, input plane c. */
-static void kernel_taps(const wino *w, int o, int c, float g[2][2])
-{
-	const dd_conv2d_shape *s = w->s;
-	int co, ci, a, b;
-	if (w->dir == FORWARD) { /* c = (ci, a, b): tap (2i + a, 2j + b) */
-		co = o, ci = c / 4, a = c / 2 % 2, b = c % 2;
-		for (int i = 0; i < 2; i++)
-			for (int j = 0; j < 2; j++)
-				g[i][j] = w->w[(((size_t)co * s->c_in + ci) * 4 + 2 * i + a) * 4 + 2 * j + b];
-	} else { /* o = (ci, a, b), c = co: tap (2 - 2i + a, 2 - 2j + b) */
-		co = c, ci = o / 4, a = o / 2 % 2, b = o % 2;
-		for (int i = 0; i < 2; i++)
-			for (int j = 0; j < 2; j++)
-				g[i][j] = w->w[(((size_t)co * s->c_in + ci) * 4 + 2 - 2 * i + a) * 4 + 2 - 2 * j + b];
-	}
-}
-
-/* U[xi] = G g G^T for every (o, c), packed for the kernel: the parts take
- * the 16 xi in turn. */
+/* U[xi] = G g G^T for every kernel g[o][c] (2 x 2), packed for the
+ * kernel: the parts take the 16 xi in turn. Rows of G: (1, 0), (1/2, 1/2),
+ * (1/2, -1/2), (0, 1); U[xi][o][c] = sum over the 4 taps of coef * tap. In
+ * the forward, g[o][c] for c = (ci, a, b) is tap (2i + a, 2j + b) of
+ * weight[o][ci]; for the input gradient, o = (ci, a, b) and c = co, tap
+ * (2 - 2i + a, 2 - 2j + b) of weight[co][ci]. */
 static void make_u_part(void *ctx, int part, int parts)
 {
 	(void)parts;
+	static const float G[4][2] = {{1, 0}, {0.5f, 0.5f}, {0.5f, -0.5f}, {0, 1}};
 	wino *w = ctx;
+	const dd_conv2d_shape *s = w->s;
 	float *t = buf.tmp[part];
 	for (int xi; (xi = atomic_fetch_add(&w->next, 1)) < XI;) {
-		int u = xi / 4, v = xi % 4;
-		for (int o = 0; o < w->O; o++)
-			for (int c = 0; c < w->C; c++) {
-				float g[2][2], r[2];
-				kernel_taps(w, o, c, g);
-				/* rows of G: (1, 0), (1/2, 1/2), (1/2, -1/2), (0, 1) */
-				for (int j = 0; j < 2; j++)
-					r[j] = u == 0 ? g[0][j] : u == 3 ? g[1][j]
-					     : 0.5f * (g[0][j] + (u == 1 ? g[1][j] : -g[1][j]));
-				t[(size_t)o * w->C + c] = v == 0 ? r[0] : v == 3 ? r[1]
-				                        : 0.5f * (r[0] + (v == 1 ? r[1] : -r[1]));
+		float coef[2][2];
+		for (int i = 0; i < 2; i++)
+			for (int j = 0; j < 2; j++)
+				coef[i][j] = G[xi / 4][i] * G[xi % 4][j];
+		for (int ci = 0; ci < s->c_in; ci++)
+			for (int co = 0; co < s->c_out; co++) {
+				const float *k = w->w + ((size_t)co * s->c_in + ci) * 16;
+				for (int a = 0; a < 2; a++)
+					for (int b = 0; b < 2; b++) {
+						float sum = 0.0f;
+						for (int i = 0; i < 2; i++)
+							for (int j = 0; j < 2; j++)
+								sum += coef[i][j] * (w->dir == FORWARD
+								                     ? k[(2 * i + a) * 4 + 2 * j + b]
+								                     : k[(2 - 2 * i + a) * 4 + 2 - 2 * j + b]);
+						int plane = ci * 4 + a * 2 + b;
+						if (w->dir == FORWARD)
+							t[(size_t)co * w->C + plane] = sum;
+						else
+							t[(size_t)plane * w->C + co] = sum;
+					}
 			}
 		dd_sgemm_pack_rows(CblasNoTrans, w->O, w->C, t, w->C,
 		                   (float *)w->U + (size_t)xi * w->ustride);
