@@ -4,7 +4,9 @@
  * small one per image; where the AVX-512 kernel runs, the products make
  * their columns themselves, a block at a time, from the chunk's phase or
  * padded planes (dd_sgemm_packed_by). The per-image passes (planes,
- * col2im, reshuffles) are spread over the toolkit's threads. */
+ * col2im, reshuffles) are spread over the toolkit's threads. A 4x4 stride-2
+ * convolution's forward and input gradient go by Winograd's algorithm
+ * (winograd.c) where that pays. */
 #include "conv.h"
 
 #include <stdatomic.h>

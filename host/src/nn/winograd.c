@@ -1,6 +1,6 @@
 /* winograd.c - the 4 x 4, stride 2 convolutions of the world models'
  * encoders (and their input gradients) by Winograd's minimal filtering,
- * with 2.25x fewer multiply-adds than conv.c's products.
+ * with up to 2.25x fewer multiply-adds than conv.c's products.
  *
  * A stride-2 4x4 convolution is a stride-1 2x2 one over the input's four
  * phase planes: tap (2i + a, 2j + b) of channel ci reads phase (a, b) of
@@ -22,8 +22,9 @@
  * (points 0, 1, -1, infinity; the 1/2 of G is the only non-integer), so
  * the result differs from the direct sum by rounding alone.
  *
- * Threads take whole chunks of tiles (each its own planes, V and products)
- * from a counter: no thread waits on another until the call ends. */
+ * Threads take whole groups of 16 images (each its own planes, V and
+ * products) from a counter: no thread waits on another until the call
+ * ends. Where it does not pay (nn_wino_pays), conv.c's products do it. */
 #include "winograd.h"
 
 #include <stdatomic.h>
@@ -375,7 +376,30 @@ int nn_wino_input_grad(const dd_conv2d_shape *s, float *dx, const float *dy,
 	w.w = weight;
 	return run(&w);
 }
+
+/* Whether it pays: the products need depth (a 3-channel input's 12
+ * planes leave the kernel idle), and the tiles must not cover much more
+ * than the output. Per input and output channel, the direct way costs 16
+ * multiplies per output pixel, this one 16 per tile in each of 4 phase
+ * planes. The second layer's input gradient, phase planes of 30 x 7 in 10
+ * x 3 tiles, does 0.69 of the direct work and runs 10 % faster; the
+ * third's, 16 x 4 in 6 x 2 tiles, would do 1.14. */
+int nn_wino_pays(const dd_conv2d_shape *s, int input_grad)
+{
+	if (s->kh != 4 || s->kw != 4 || s->sh != 2 || s->sw != 2 || !dd_sgemm_panels_ok())
+		return 0;
+	wino w = make_wino(s, input_grad ? INPUT_GRAD : FORWARD);
+	int pixels = dd_conv2d_out_h(s) * dd_conv2d_out_w(s);
+	return w.C >= 64 && 5 * w.T <= pixels; /* 4 x 16 T <= 0.8 x 16 pixels */
+}
+
 #else /* the kernel is AVX-512's alone */
+int nn_wino_pays(const dd_conv2d_shape *s, int input_grad)
+{
+	(void)s; (void)input_grad;
+	return 0;
+}
+
 int nn_wino_forward(const dd_conv2d_shape *s, float *y, const float *x, const float *weight,
                     const float *bias)
 {
@@ -390,20 +414,3 @@ int nn_wino_input_grad(const dd_conv2d_shape *s, float *dx, const float *dy,
 	return 0;
 }
 #endif
-
-/* Whether it pays: the products need depth (a 3-channel input's 12
- * planes leave the kernel idle), and the tiles must not cover much more
- * than the output. Per input and output channel, the direct way costs 16
- * multiplies per output pixel, this one 16 per tile in each of 4 phase
- * planes; the second
- * layer's input gradient, phase planes of 30 x 7 in 10 x 3 tiles, does
- * 0.69 of the direct work and runs 10 % faster, the third's, 16 x 4 in 6 x
- * 2 tiles, would do 1.14. */
-int nn_wino_pays(const dd_conv2d_shape *s, int input_grad)
-{
-	if (s->kh != 4 || s->kw != 4 || s->sh != 2 || s->sw != 2 || !dd_sgemm_panels_ok())
-		return 0;
-	wino w = make_wino(s, input_grad ? INPUT_GRAD : FORWARD);
-	int pixels = dd_conv2d_out_h(s) * dd_conv2d_out_w(s);
-	return w.C >= 64 && 4 * w.T * 5 <= 4 * pixels; /* 4 * 16 T vs 16 pixels: <= 0.8 */
-}
