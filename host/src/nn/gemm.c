@@ -58,6 +58,7 @@ typedef struct gemm {
 	int ta, tb, M, N, K, lda, ldb, ldc;
 	float alpha, beta;
 	const float *A, *B;
+	const float *Ap;  /* op(A) already in panels (dd_sgemm_pack_rows), or NULL */
 	const float *Bp;  /* op(B) already in panels, or NULL */
 	dd_gemm_pack_fn pack; /* or op(B) packed by the caller's function */
 	void *pack_ctx;
@@ -97,6 +98,14 @@ void dd_sgemm_pack_panels(enum CBLAS_TRANSPOSE tb, int K, int N, const float *B,
 {
 	gemm g = {.tb = tb != CblasNoTrans, .N = N, .K = K, .ldb = ldb, .B = B};
 	pack_b(&g, 0, K, 0, N, Bp);
+}
+
+/* m rows rounded up to whole MR-row panels: the stride between the packed
+** KC-deep slices of op(A) (a block of it in a_buf, or all of it from
+** dd_sgemm_pack_rows). */
+static int panel_rows(int m)
+{
+	return (m + MR - 1) / MR * MR;
 }
 
 #if HAVE_KERNEL
@@ -202,20 +211,13 @@ static void kernel(int kc, const float *a, const float *b, float *C, int ldc,
 	}
 }
 
-/* Rows of the block rounded up to whole panels: the stride between the
-** packed KC-deep slices of a_buf. */
-static int mc_pad(const gemm *g)
-{
-	return (g->mc + MR - 1) / MR * MR;
-}
-
 /* Part p packs every parts-th KC slice of the block of A. */
 static void pack_part(void *ctx, int p, int parts)
 {
 	const gemm *g = ctx;
 	for (int pc = g->pb + p * KC; pc < g->pb + g->kb; pc += parts * KC) {
 		int kc = g->pb + g->kb - pc < KC ? g->pb + g->kb - pc : KC;
-		pack_a(g, g->ic, g->mc, pc, kc, a_buf + (size_t)(pc - g->pb) * mc_pad(g));
+		pack_a(g, g->ic, g->mc, pc, kc, a_buf + (size_t)(pc - g->pb) * panel_rows(g->mc));
 	}
 }
 
@@ -237,7 +239,7 @@ static void run_task(const gemm *g, int t, float *bp)
 	for (int pc = g->pb; pc < g->pb + g->kb; pc += KC) {
 		int kc = g->pb + g->kb - pc < KC ? g->pb + g->kb - pc : KC;
 		float beta = pc ? 1.0f : g->beta;
-		const float *a = a_buf + (size_t)(pc - g->pb) * mc_pad(g);
+		const float *a = (g->Ap ? g->Ap : a_buf) + (size_t)(pc - g->pb) * panel_rows(g->mc);
 		const float *b = bp; /* panel q of the block at b + q * stride */
 		size_t stride = (size_t)kc * NR;
 		if (g->Bp) {
@@ -284,53 +286,56 @@ static double plan_time(int m_tiles, int n_tiles, int gm, int gn, int parts, dou
 	return most;
 }
 
-/* Cuts the block into tasks, groups of row tiles by groups of at most
-** NC / NR column tiles. One thread: whole rows. Several: the plan whose
-** busiest thread ends first, counting the B blocks each group of rows
-** packs again and a little for each task. A fixed task size left one
-** thread a task more than the other in most of the encoder's products
-** (13 or 15 tasks for 2 threads), 6 to 11 % of each product. */
-static int plan_tasks(gemm *g, int parts)
+/* The plan for parts threads whose busiest thread ends first, counting
+** the B blocks each group of rows packs again and a little for each task;
+** the last few shapes' plans are kept (a training step has a handful, and
+** the search costs a few microseconds). Under in_use: one product at a
+** time. */
+static void best_plan(gemm *g, int parts)
 {
-	int n_tiles = (g->N + NR - 1) / NR, m_tiles = (g->mc + MR - 1) / MR;
-	int gn_min = (n_tiles + NC / NR - 1) / (NC / NR);
-	/* The plans of the last few shapes (a training step has a handful,
-	** and the search costs a few microseconds). Under in_use: one
-	** product at a time. */
 	static struct { int mc, N, parts, bp, m_groups, n_groups; } seen[16];
 	static int next_seen;
 	int bp = g->Bp != NULL;
-	g->m_groups = 1;
-	g->n_groups = gn_min;
-	for (int i = 0; i < 16 && parts > 1; i++)
+	for (int i = 0; i < 16; i++)
 		if (seen[i].mc == g->mc && seen[i].N == g->N && seen[i].parts == parts &&
 		    seen[i].bp == bp) {
 			g->m_groups = seen[i].m_groups;
 			g->n_groups = seen[i].n_groups;
-			parts = 1; /* planned */
+			return;
 		}
-	if (parts > 1) {
-		double pack = g->Bp ? 0.0 : 0.25, best = -1;
-		for (int gm = 1; gm <= 4 && gm <= m_tiles; gm++)
-			for (int gn = gn_min; gn <= n_tiles && gn <= 8 * parts && gm * gn <= 64; gn++) {
-				double t = plan_time(m_tiles, n_tiles, gm, gn, parts, pack) +
-				           0.25 * gm * gn / parts;
-				if (best < 0 || t < best) {
-					best = t;
-					g->m_groups = gm;
-					g->n_groups = gn;
-				}
+	double pack = bp ? 0.0 : 0.25, best = -1;
+	for (int gm = 1; gm <= 4 && gm <= g->m_tiles; gm++)
+		for (int gn = g->n_groups; gn <= g->n_tiles && gn <= 8 * parts && gm * gn <= 64; gn++) {
+			double t = plan_time(g->m_tiles, g->n_tiles, gm, gn, parts, pack) +
+			           0.25 * gm * gn / parts;
+			if (best < 0 || t < best) {
+				best = t;
+				g->m_groups = gm;
+				g->n_groups = gn;
 			}
-		seen[next_seen].mc = g->mc;
-		seen[next_seen].N = g->N;
-		seen[next_seen].parts = parts;
-		seen[next_seen].bp = bp;
-		seen[next_seen].m_groups = g->m_groups;
-		seen[next_seen].n_groups = g->n_groups;
-		next_seen = (next_seen + 1) % 16;
-	}
-	g->m_tiles = m_tiles;
-	g->n_tiles = n_tiles;
+		}
+	seen[next_seen].mc = g->mc;
+	seen[next_seen].N = g->N;
+	seen[next_seen].parts = parts;
+	seen[next_seen].bp = bp;
+	seen[next_seen].m_groups = g->m_groups;
+	seen[next_seen].n_groups = g->n_groups;
+	next_seen = (next_seen + 1) % 16;
+}
+
+/* Cuts the block into tasks, groups of row tiles by groups of at most
+** NC / NR column tiles: whole rows on one thread, best_plan on several. A
+** fixed task size left one thread a task more than the other in most of
+** the encoder's products (13 or 15 tasks for 2 threads), 6 to 11 % of
+** each product. */
+static int plan_tasks(gemm *g, int parts)
+{
+	g->m_tiles = (g->mc + MR - 1) / MR;
+	g->n_tiles = (g->N + NR - 1) / NR;
+	g->m_groups = 1;
+	g->n_groups = (g->n_tiles + NC / NR - 1) / (NC / NR);
+	if (parts > 1)
+		best_plan(g, parts);
 	return g->m_groups * g->n_groups;
 }
 
@@ -487,34 +492,39 @@ void dd_sgemm_packed_by(enum CBLAS_TRANSPOSE ta, int M, int N, int K, float alph
 
 size_t dd_sgemm_rows_floats(int M, int K)
 {
-	return (size_t)((M + MR - 1) / MR * MR) * (size_t)K;
+	return (size_t)panel_rows(M) * (size_t)K;
 }
 
+#if HAVE_KERNEL
 void dd_sgemm_pack_rows(enum CBLAS_TRANSPOSE ta, int M, int K, const float *A, int lda,
                         float *Ap)
 {
 	gemm g = {.ta = ta != CblasNoTrans, .A = A, .lda = lda};
-	size_t rows = (size_t)((M + MR - 1) / MR * MR);
 	for (int pc = 0; pc < K; pc += KC)
-		pack_a(&g, 0, M, pc, K - pc < KC ? K - pc : KC, Ap + (size_t)pc * rows);
+		pack_a(&g, 0, M, pc, K - pc < KC ? K - pc : KC, Ap + (size_t)pc * panel_rows(M));
+}
+
+/* One task of the whole product, A's block being all of Ap. */
+void dd_sgemm_both_packed(int M, int N, int K, const float *Ap, const float *Bp, float beta,
+                          float *C, int ldc)
+{
+	gemm g = {.M = M, .N = N, .K = K, .ldc = ldc, .alpha = 1.0f, .beta = beta, .Ap = Ap,
+	          .Bp = Bp, .C = C, .mc = M, .kb = K, .m_tiles = (M + MR - 1) / MR,
+	          .n_tiles = (N + NR - 1) / NR, .m_groups = 1, .n_groups = 1};
+	run_task(&g, 0, NULL);
+}
+#else
+void dd_sgemm_pack_rows(enum CBLAS_TRANSPOSE ta, int M, int K, const float *A, int lda,
+                        float *Ap)
+{
+	(void)ta; (void)M; (void)K; (void)A; (void)lda; (void)Ap;
+	abort(); /* the caller did not ask dd_sgemm_panels_ok() */
 }
 
 void dd_sgemm_both_packed(int M, int N, int K, const float *Ap, const float *Bp, float beta,
                           float *C, int ldc)
 {
-#if HAVE_KERNEL
-	size_t rows = (size_t)((M + MR - 1) / MR * MR);
-	for (int pc = 0; pc < K; pc += KC) {
-		int kc = K - pc < KC ? K - pc : KC;
-		const float *a = Ap + (size_t)pc * rows;
-		for (int ir = 0; ir < M; ir += MR)
-			for (int jr = 0; jr < N; jr += NR)
-				kernel(kc, a + (size_t)ir * kc, Bp + (size_t)(jr / NR) * K * NR + (size_t)pc * NR,
-				       C + (size_t)ir * ldc + jr, ldc, 1.0f, pc ? 1.0f : beta,
-				       M - ir < MR ? M - ir : MR, N - jr < NR ? N - jr : NR);
-	}
-#else
 	(void)M; (void)N; (void)K; (void)Ap; (void)Bp; (void)beta; (void)C; (void)ldc;
 	abort(); /* the caller did not ask dd_sgemm_panels_ok() */
-#endif
 }
+#endif

@@ -54,6 +54,8 @@ typedef struct wino {
 	int n, C, O;      /* images, input and output planes per image */
 	int th, tw, T;    /* output tiles down and across an image, T in all */
 	int Hp, Wp;       /* input planes, zero past what the source fills */
+	size_t vstride;   /* floats between the chunk's V[xi] (C x CHUNK) */
+	size_t mstride;   /* and between its products (O x CHUNK) */
 	const float *src; /* x (forward) or dy */
 	float *dst;       /* y (=) or dx (+=) */
 	const float *w, *bias;
@@ -63,8 +65,9 @@ typedef struct wino {
 } wino;
 
 /* Per-thread buffers, grown to the largest layer once and kept: a steady
- * training step allocates nothing. Part p's planes (one image), V (XI x C
- * x CHUNK) and products (XI x O x CHUNK); U shared. */
+ * training step allocates nothing. Part p's planes (a group of LANES
+ * images), V (XI x C x CHUNK), products (XI x O x CHUNK) and the kernel
+ * transform of one xi before packing (O x C); U shared. */
 static struct {
 	float *planes[NN_MAX_PARTS], *v[NN_MAX_PARTS], *m[NN_MAX_PARTS], *tmp[NN_MAX_PARTS];
 	size_t planes_n[NN_MAX_PARTS], v_n[NN_MAX_PARTS], m_n[NN_MAX_PARTS], tmp_n[NN_MAX_PARTS];
@@ -86,7 +89,6 @@ static int grow(float **p, size_t *have, size_t need)
 	return 1;
 }
 
-
 static int ceil3(int n) { return (n + 2) / 3; }
 
 static wino make_wino(const dd_conv2d_shape *s, int dir)
@@ -107,6 +109,8 @@ static wino make_wino(const dd_conv2d_shape *s, int dir)
 	w.T = w.th * w.tw;
 	w.Hp = 3 * w.th + 1;
 	w.Wp = 3 * w.tw + 1;
+	w.vstride = (size_t)w.C * CHUNK;
+	w.mstride = (size_t)w.O * CHUNK;
 	return w;
 }
 
@@ -161,43 +165,29 @@ static void make_planes(const wino *w, int k, float *planes)
 	const dd_conv2d_shape *s = w->s;
 	size_t plane = (size_t)w->Hp * w->Wp * LANES;
 	int g0 = k * LANES, lanes = w->n - g0 < LANES ? w->n - g0 : LANES;
+	/* pixel (r, q) of plane c is pixel (step r + y0, step q + x0) of the
+	 * source's plane sc, h x w */
+	int fwd = w->dir == FORWARD, step = fwd ? 2 : 1;
+	int h = fwd ? s->h_in : dd_conv2d_out_h(s), wd = fwd ? s->w_in : dd_conv2d_out_w(s);
+	size_t img = (size_t)(fwd ? s->c_in : s->c_out) * h * wd;
 	if (lanes < LANES)
 		memset(planes, 0, sizeof(float) * plane * (size_t)w->C);
-	if (w->dir == FORWARD) {
-		size_t img = (size_t)s->c_in * s->h_in * s->w_in;
-		for (int c = 0; c < w->C; c++) {
-			int ci = c / 4, a = c / 2 % 2, bb = c % 2;
-			float *p = planes + (size_t)c * plane;
-			for (int yq = 0; yq < w->Hp; yq++)
-				for (int xq = 0; xq < w->Wp; xq++, p += LANES) {
-					int y = 2 * yq + a - s->ph, x = 2 * xq + bb - s->pw;
-					if (y < 0 || y >= s->h_in || x < 0 || x >= s->w_in) {
-						memset(p, 0, sizeof(float) * lanes);
-						continue;
-					}
-					const float *in = w->src + (size_t)g0 * img +
-					                  ((size_t)ci * s->h_in + y) * s->w_in + x;
-					for (int l = 0; l < lanes; l++)
-						p[l] = in[(size_t)l * img];
+	for (int c = 0; c < w->C; c++) {
+		int sc = fwd ? c / 4 : c;
+		int y0 = fwd ? c / 2 % 2 - s->ph : -1, x0 = fwd ? c % 2 - s->pw : -1;
+		const float *src = w->src + (size_t)g0 * img + (size_t)sc * h * wd;
+		float *p = planes + (size_t)c * plane;
+		for (int r = 0; r < w->Hp; r++)
+			for (int q = 0; q < w->Wp; q++, p += LANES) {
+				int y = step * r + y0, x = step * q + x0;
+				if (y < 0 || y >= h || x < 0 || x >= wd) {
+					memset(p, 0, sizeof(float) * (size_t)lanes);
+					continue;
 				}
-		}
-	} else {
-		int ho = dd_conv2d_out_h(s), wo = dd_conv2d_out_w(s);
-		size_t img = (size_t)s->c_out * ho * wo;
-		for (int c = 0; c < w->C; c++) {
-			float *p = planes + (size_t)c * plane;
-			for (int r = 0; r < w->Hp; r++)
-				for (int q = 0; q < w->Wp; q++, p += LANES) {
-					int y = r - 1, x = q - 1;
-					if (y < 0 || y >= ho || x < 0 || x >= wo) {
-						memset(p, 0, sizeof(float) * lanes);
-						continue;
-					}
-					const float *in = w->src + (size_t)g0 * img + ((size_t)c * ho + y) * wo + x;
-					for (int l = 0; l < lanes; l++)
-						p[l] = in[(size_t)l * img];
-				}
-		}
+				const float *in = src + (size_t)y * wd + x;
+				for (int l = 0; l < lanes; l++)
+					p[l] = in[(size_t)l * img];
+			}
 	}
 }
 
@@ -206,7 +196,7 @@ static void make_planes(const wino *w, int k, float *planes)
  * Rows of B^T: (1, 0, -1, 0), (0, 1, 1, 0), (0, -1, 1, 0), (0, -1, 0, 1). */
 WINO_TARGET static void transform_in(const wino *w, const float *planes, int t0, int t1, float *v)
 {
-	size_t plane = (size_t)w->Hp * w->Wp * LANES, vstride = (size_t)w->C * CHUNK;
+	size_t plane = (size_t)w->Hp * w->Wp * LANES, vstride = w->vstride;
 	size_t row = (size_t)w->Wp * LANES;
 	for (int t = t0; t < t1; t++) {
 		int ty = t / w->tw, tx = t % w->tw, col = (t - t0) * LANES;
@@ -240,7 +230,6 @@ WINO_TARGET static void transform_in(const wino *w, const float *planes, int t0,
 WINO_TARGET static void transform_out(const wino *w, const float *m, int k, int t0, int t1)
 {
 	const dd_conv2d_shape *s = w->s;
-	size_t mstride = (size_t)((w->O + 7) / 8 * 8) * CHUNK;
 	int ho = dd_conv2d_out_h(s), wo = dd_conv2d_out_w(s);
 	int g0 = k * LANES, lanes = w->n - g0 < LANES ? w->n - g0 : LANES;
 	for (int o = 0; o < w->O; o++)
@@ -249,7 +238,7 @@ WINO_TARGET static void transform_out(const wino *w, const float *m, int k, int 
 			__m512 x[4][4], r[3][4];
 			float Y[3][3][LANES];
 			for (int xi = 0; xi < XI; xi++)
-				x[xi / 4][xi % 4] = _mm512_loadu_ps(mo + (size_t)xi * mstride);
+				x[xi / 4][xi % 4] = _mm512_loadu_ps(mo + (size_t)xi * w->mstride);
 			for (int j = 0; j < 4; j++) {
 				__m512 s12 = _mm512_add_ps(x[1][j], x[2][j]);
 				r[0][j] = _mm512_add_ps(x[0][j], s12);
@@ -301,7 +290,7 @@ static void chunk_part(void *ctx, int part, int parts)
 	(void)parts;
 	wino *w = ctx;
 	float *planes = buf.planes[part], *v = buf.v[part], *m = buf.m[part];
-	size_t vstride = (size_t)w->C * CHUNK, mstride = (size_t)((w->O + 7) / 8 * 8) * CHUNK;
+	size_t vstride = w->vstride, mstride = w->mstride;
 	int groups = (w->n + LANES - 1) / LANES, step = CHUNK / LANES;
 	for (int k; (k = atomic_fetch_add(&w->next, 1)) < groups;) {
 		make_planes(w, k, planes);
@@ -327,13 +316,12 @@ static void chunk_part(void *ctx, int part, int parts)
  * (0: not even one). */
 static int ready(const wino *w, int parts)
 {
-	size_t rows = (size_t)(w->O + 7) / 8 * 8;
 	if (!grow(&buf.u, &buf.u_n, XI * dd_sgemm_rows_floats(w->O, w->C)))
 		return 0;
 	for (int p = 0; p < parts; p++)
 		if (!grow(&buf.planes[p], &buf.planes_n[p], (size_t)w->C * w->Hp * w->Wp * LANES) ||
-		    !grow(&buf.v[p], &buf.v_n[p], XI * (size_t)w->C * CHUNK) ||
-		    !grow(&buf.m[p], &buf.m_n[p], XI * rows * CHUNK) ||
+		    !grow(&buf.v[p], &buf.v_n[p], XI * w->vstride) ||
+		    !grow(&buf.m[p], &buf.m_n[p], XI * w->mstride) ||
 		    !grow(&buf.tmp[p], &buf.tmp_n[p], (size_t)w->O * w->C))
 			return p;
 	return parts;
